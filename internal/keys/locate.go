@@ -1,0 +1,181 @@
+package keys
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/ovh/kmip-go"
+	"github.com/ovh/kmip-go/ttlv"
+	"github.com/keywarden/keywarden/internal/store"
+)
+
+// LocateQuery selects objects. Every attribute must match (an object
+// matches an attribute when one of its instances equals it; two instances
+// of a date attribute give a range; a usage mask matches when the object
+// has all its bits). Archived objects are left out unless IncludeArchived.
+type LocateQuery struct {
+	Attributes      []kmip.Attribute
+	MaxItems        int
+	Offset          int
+	IncludeArchived bool
+	OnlyArchived    bool
+}
+
+// Locate returns the ids of matching objects in creation order, after
+// Offset, at most MaxItems (0: no limit), and the total count of matches.
+func (m *Manager) Locate(_ context.Context, q LocateQuery) (ids []string, total int, err error) {
+	for _, a := range q.Attributes {
+		if _, ok := ruleFor(a.AttributeName); !ok {
+			return nil, 0, fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)
+		}
+	}
+	now := m.now()
+	match := func(o *Object) bool {
+		if o.Archived && !q.IncludeArchived && !q.OnlyArchived {
+			return false
+		}
+		if q.OnlyArchived && !o.Archived {
+			return false
+		}
+		return matches(o, q.Attributes, now)
+	}
+	collect := func(id string, o *Object) {
+		total++
+		if total > q.Offset && (q.MaxItems <= 0 || len(ids) < q.MaxItems) {
+			ids = append(ids, id)
+		}
+	}
+	prefix := m.bestIndex(q.Attributes)
+	err = m.st.View(func(r store.Reader) error {
+		if prefix == nil {
+			return r.Scan(bucketObjects, nil, nil, func(k, v []byte) (bool, error) {
+				o, err := m.open(string(k), v)
+				if err != nil {
+					return false, err
+				}
+				if match(o) {
+					collect(o.ID, o)
+				}
+				return true, nil
+			})
+		}
+		return r.Scan(bucketIndex, prefix, nil, func(k, _ []byte) (bool, error) {
+			id := k[len(prefix):]
+			v, err := r.Get(bucketObjects, id)
+			if err != nil {
+				return false, fmt.Errorf("keys: index names missing object: %w", err)
+			}
+			o, err := m.open(string(id), v)
+			if err != nil {
+				return false, err
+			}
+			if match(o) {
+				collect(o.ID, o)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return ids, total, nil
+}
+
+// bestIndex picks the index prefix of the most selective indexed attribute
+// in the query, or nil when a scan is needed.
+func (m *Manager) bestIndex(attrs []kmip.Attribute) []byte {
+	for _, name := range indexable {
+		for _, a := range attrs {
+			if a.AttributeName == name {
+				return m.indexPrefix(a)
+			}
+		}
+	}
+	for _, a := range attrs {
+		if a.AttributeName.IsCustom() {
+			if p := m.indexPrefix(a); p != nil {
+				return p
+			}
+		}
+	}
+	for _, a := range attrs {
+		if a.AttributeName == kmip.AttributeNameObjectType {
+			return m.indexPrefix(a)
+		}
+	}
+	return nil
+}
+
+// matches applies every criterion to o.
+func matches(o *Object, attrs []kmip.Attribute, now time.Time) bool {
+	dates := map[kmip.AttributeName][]time.Time{}
+	for _, a := range attrs {
+		if t, ok := a.AttributeValue.(time.Time); ok {
+			dates[a.AttributeName] = append(dates[a.AttributeName], t)
+			continue
+		}
+		if !matchOne(o, a, now) {
+			return false
+		}
+	}
+	for name, ts := range dates {
+		got, ok := o.Date(name)
+		if !ok {
+			return false
+		}
+		lo, hi := ts[0], ts[0]
+		if len(ts) > 1 {
+			lo, hi = ts[0], ts[1]
+			if hi.Before(lo) {
+				lo, hi = hi, lo
+			}
+		}
+		if got.Before(lo) || got.After(hi) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchOne(o *Object, a kmip.Attribute, now time.Time) bool {
+	switch a.AttributeName {
+	case kmip.AttributeNameObjectType:
+		return a.AttributeValue == o.Type
+	case kmip.AttributeNameState:
+		return a.AttributeValue == o.EffectiveState(now)
+	case kmip.AttributeNameUniqueIdentifier:
+		return a.AttributeValue == o.ID
+	case kmip.AttributeNameCryptographicUsageMask:
+		want, _ := a.AttributeValue.(kmip.CryptographicUsageMask)
+		got, _ := o.Attr(kmip.AttributeNameCryptographicUsageMask)
+		g, _ := got.(kmip.CryptographicUsageMask)
+		return g&want == want
+	}
+	for _, v := range o.AttrAll(a.AttributeName) {
+		if valueMatches(a.AttributeValue, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueMatches compares a query value with a stored one; empty fields of a
+// query structure match anything.
+func valueMatches(q, v any) bool {
+	switch qv := q.(type) {
+	case kmip.Name:
+		n, ok := v.(kmip.Name)
+		return ok && n.NameValue == qv.NameValue && (qv.NameType == 0 || qv.NameType == n.NameType)
+	case kmip.Link:
+		l, ok := v.(kmip.Link)
+		return ok && (qv.LinkType == 0 || qv.LinkType == l.LinkType) &&
+			(qv.LinkedObjectIdentifier == "" || qv.LinkedObjectIdentifier == l.LinkedObjectIdentifier)
+	case ttlv.Value:
+		vv, ok := v.(ttlv.Value)
+		return ok && bytes.Equal(ttlv.MarshalTTLV(&qv), ttlv.MarshalTTLV(&vv))
+	}
+	return reflect.DeepEqual(q, v)
+}
