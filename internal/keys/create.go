@@ -112,6 +112,11 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 	o.setAttr(kmip.AttributeNameOriginalCreationDate, now)
 	o.setAttr(kmip.AttributeNameLeaseTime, m.lease)
 	o.setAttr(kmip.AttributeNameFresh, true)
+	if origin == OriginCreated {
+		// crypto/rand: the operating system's generator (getrandom), or the
+		// SP 800-90A DRBG of Go's FIPS module in FIPS mode.
+		o.setAttr(kmip.AttributeNameRandomNumberGenerator, kmip.RNGParameters{RNGAlgorithm: kmip.RNGAlgorithmUnspecified})
+	}
 	if _, ok := o.Attr(kmip.AttributeNameSensitive); !ok {
 		o.setAttr(kmip.AttributeNameSensitive, false)
 	}
@@ -183,6 +188,19 @@ func (m *Manager) Register(ctx context.Context, typ kmip.ObjectType, value kmip.
 	if err := checkRegistered(value); err != nil {
 		return nil, err
 	}
+	if t, ok := value.(*kmip.Template); ok {
+		// A template's Name names the template itself; the rest is what it
+		// gives the objects created from it.
+		body := &kmip.Template{}
+		for _, a := range t.Attribute {
+			if a.AttributeName == kmip.AttributeNameName {
+				attrs = append(attrs, a)
+			} else {
+				body.Attribute = append(body.Attribute, a)
+			}
+		}
+		value = body
+	}
 	o, err := m.newObject(typ, OriginRegistered, attrs, value)
 	if err != nil {
 		return nil, err
@@ -209,7 +227,9 @@ func checkRegistered(v kmip.Object) error {
 			return fmt.Errorf("%w: empty opaque object", ErrInvalidField)
 		}
 	case *kmip.Template:
-		return fmt.Errorf("%w: templates are deprecated and not stored", ErrNotSupported)
+		if err := checkClientAttrs(o.Attribute); err != nil {
+			return err
+		}
 	default:
 		kb := keyBlockOf(v)
 		if kb == nil {

@@ -7,15 +7,16 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/store"
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // LocateQuery selects objects. Every attribute must match (an object
 // matches an attribute when one of its instances equals it; two instances
 // of a date attribute give a range; a usage mask matches when the object
-// has all its bits). Archived objects are left out unless IncludeArchived.
+// has all its bits). Archived objects are left out unless IncludeArchived,
+// destroyed ones unless the query names a State.
 type LocateQuery struct {
 	Attributes      []kmip.Attribute
 	MaxItems        int
@@ -33,7 +34,16 @@ func (m *Manager) Locate(_ context.Context, q LocateQuery) (ids []string, total 
 		}
 	}
 	now := m.now()
+	wantsState := false
+	for _, a := range q.Attributes {
+		wantsState = wantsState || a.AttributeName == kmip.AttributeNameState
+	}
 	match := func(o *Object) bool {
+		// Destroyed objects keep their metadata but are found only when the
+		// query asks for a state.
+		if !wantsState && (o.State == kmip.StateDestroyed || o.State == kmip.StateDestroyedCompromised) {
+			return false
+		}
 		if o.Archived && !q.IncludeArchived && !q.OnlyArchived {
 			return false
 		}

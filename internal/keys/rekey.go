@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ovh/kmip-go"
 	"github.com/keywarden/keywarden/internal/store"
+	"github.com/ovh/kmip-go"
 )
 
 // ReKey creates a replacement for symmetric key id with fresh material and
@@ -67,22 +67,22 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 // inherited lists the attributes a replacement object takes from the one
 // it replaces (Name is moved, not copied).
 var inherited = map[kmip.AttributeName]bool{
-	kmip.AttributeNameCryptographicAlgorithm:        true,
-	kmip.AttributeNameCryptographicLength:           true,
-	kmip.AttributeNameCryptographicParameters:       true,
-	kmip.AttributeNameCryptographicDomainParameters: true,
-	kmip.AttributeNameCryptographicUsageMask:        true,
-	kmip.AttributeNameOperationPolicyName:           true,
-	kmip.AttributeNameObjectGroup:                   true,
+	kmip.AttributeNameCryptographicAlgorithm:         true,
+	kmip.AttributeNameCryptographicLength:            true,
+	kmip.AttributeNameCryptographicParameters:        true,
+	kmip.AttributeNameCryptographicDomainParameters:  true,
+	kmip.AttributeNameCryptographicUsageMask:         true,
+	kmip.AttributeNameOperationPolicyName:            true,
+	kmip.AttributeNameObjectGroup:                    true,
 	kmip.AttributeNameApplicationSpecificInformation: true,
-	kmip.AttributeNameContactInformation:            true,
-	kmip.AttributeNameAlternativeName:               true,
-	kmip.AttributeNameUsageLimits:                   true,
-	kmip.AttributeNameDescription:                   true,
-	kmip.AttributeNameComment:                       true,
-	kmip.AttributeNameSensitive:                     true,
-	kmip.AttributeNameExtractable:                   true,
-	kmip.AttributeNameLink:                          true,
+	kmip.AttributeNameContactInformation:             true,
+	kmip.AttributeNameAlternativeName:                true,
+	kmip.AttributeNameUsageLimits:                    true,
+	kmip.AttributeNameDescription:                    true,
+	kmip.AttributeNameComment:                        true,
+	kmip.AttributeNameSensitive:                      true,
+	kmip.AttributeNameExtractable:                    true,
+	kmip.AttributeNameLink:                           true,
 }
 
 // replacement builds the new object for a re-key and the updated old one.

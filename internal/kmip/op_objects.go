@@ -1,0 +1,79 @@
+package kmip
+
+import (
+	"context"
+
+	"github.com/ovh/kmip-go"
+	"github.com/ovh/kmip-go/payloads"
+)
+
+func (r *Router) create(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.CreateRequestPayload)
+	attrs, err := r.templateAttrs(ctx, &req.TemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.m.Create(ctx, req.ObjectType, attrs)
+	if err != nil {
+		return nil, err
+	}
+	b.placeholder = o.ID
+	return &payloads.CreateResponsePayload{ObjectType: o.Type, UniqueIdentifier: o.ID}, nil
+}
+
+func (r *Router) createKeyPair(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.CreateKeyPairRequestPayload)
+	common, err := r.templateAttrs(ctx, req.CommonTemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := r.templateAttrs(ctx, req.PrivateKeyTemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := r.templateAttrs(ctx, req.PublicKeyTemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := r.m.CreateKeyPair(ctx, common, priv, pub)
+	if err != nil {
+		return nil, err
+	}
+	b.placeholder = kp.Private.ID
+	return &payloads.CreateKeyPairResponsePayload{
+		PrivateKeyUniqueIdentifier: kp.Private.ID,
+		PublicKeyUniqueIdentifier:  kp.Public.ID,
+	}, nil
+}
+
+func (r *Router) register(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.RegisterRequestPayload)
+	attrs, err := r.templateAttrs(ctx, &req.TemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.m.Register(ctx, req.ObjectType, req.Object, attrs)
+	if err != nil {
+		return nil, err
+	}
+	b.placeholder = o.ID
+	return &payloads.RegisterResponsePayload{UniqueIdentifier: o.ID}, nil
+}
+
+func (r *Router) reKey(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.RekeyRequestPayload)
+	id, err := b.id(req.UniqueIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := r.templateAttrs(ctx, req.TemplateAttribute)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.m.ReKey(ctx, id, req.Offset, attrs)
+	if err != nil {
+		return nil, err
+	}
+	b.placeholder = o.ID
+	return &payloads.RekeyResponsePayload{UniqueIdentifier: o.ID}, nil
+}

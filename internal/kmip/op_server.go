@@ -1,0 +1,73 @@
+package kmip
+
+import (
+	"context"
+	"slices"
+
+	"github.com/ovh/kmip-go"
+	"github.com/ovh/kmip-go/payloads"
+	"github.com/ovh/kmip-go/ttlv"
+)
+
+// VendorIdentification is what Query answers for Server Information.
+const VendorIdentification = "keywarden"
+
+// discoverVersions answers the versions this server speaks, highest first,
+// restricted to those the client lists when it lists any.
+func (r *Router) discoverVersions(_ context.Context, _ *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.DiscoverVersionsRequestPayload)
+	resp := &payloads.DiscoverVersionsResponsePayload{}
+	for _, v := range Versions {
+		if len(req.ProtocolVersion) == 0 || slices.Contains(req.ProtocolVersion, v) {
+			resp.ProtocolVersion = append(resp.ProtocolVersion, v)
+		}
+	}
+	return resp, nil
+}
+
+// objectTypes are the managed object types the server stores.
+var objectTypes = []kmip.ObjectType{
+	kmip.ObjectTypeSymmetricKey, kmip.ObjectTypePublicKey, kmip.ObjectTypePrivateKey,
+	kmip.ObjectTypeCertificate, kmip.ObjectTypeSecretData, kmip.ObjectTypeOpaqueObject,
+	kmip.ObjectTypeTemplate,
+}
+
+func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	req := p.(*payloads.QueryRequestPayload)
+	resp := &payloads.QueryResponsePayload{}
+	for _, f := range req.QueryFunction {
+		switch f {
+		case kmip.QueryFunctionOperations:
+			resp.Operations = r.supportedOperations(b.version)
+		case kmip.QueryFunctionObjects:
+			resp.ObjectType = objectTypes
+		case kmip.QueryFunctionServerInformation:
+			resp.VendorIdentification = VendorIdentification
+			resp.ServerInformation = &ttlv.Value{Tag: kmip.TagServerInformation, Value: ttlv.Struct{}}
+		}
+	}
+	return resp, nil
+}
+
+// opOrder lists operations in the order Query reports them.
+var opOrder = []kmip.Operation{
+	kmip.OperationQuery, kmip.OperationLocate, kmip.OperationDestroy, kmip.OperationGet,
+	kmip.OperationCreate, kmip.OperationCreateKeyPair, kmip.OperationRegister, kmip.OperationReKey,
+	kmip.OperationGetAttributes, kmip.OperationGetAttributeList, kmip.OperationAddAttribute,
+	kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, kmip.OperationActivate,
+	kmip.OperationRevoke, kmip.OperationCheck, kmip.OperationGetUsageAllocation,
+	kmip.OperationObtainLease, kmip.OperationArchive, kmip.OperationRecover, kmip.OperationDiscoverVersions,
+}
+
+// opSince is the KMIP 1.x minor version that introduced an operation.
+var opSince = map[kmip.Operation]int32{kmip.OperationDiscoverVersions: 1}
+
+func (r *Router) supportedOperations(v kmip.ProtocolVersion) []kmip.Operation {
+	var out []kmip.Operation
+	for _, op := range opOrder {
+		if _, ok := r.ops[op]; ok && opSince[op] <= v.ProtocolVersionMinor {
+			out = append(out, op)
+		}
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+package kmip
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/ovh/kmip-go"
+	_ "github.com/ovh/kmip-go/payloads" // registers the operation payloads
+	"github.com/ovh/kmip-go/ttlv"
+
+	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/wire"
+)
+
+// Versions this server speaks, highest first.
+var Versions = []kmip.ProtocolVersion{kmip.V1_4, kmip.V1_3, kmip.V1_2, kmip.V1_1, kmip.V1_0}
+
+// opFunc runs one batch item.
+type opFunc func(ctx context.Context, b *batch, req kmip.OperationPayload) (kmip.OperationPayload, error)
+
+// Router decodes request messages, runs their batch items against the
+// lifecycle core and encodes the response.
+type Router struct {
+	m      *keys.Manager
+	log    *slog.Logger
+	limits wire.Limits
+	ops    map[kmip.Operation]opFunc
+}
+
+// NewRouter returns the KMIP router over a Manager.
+func NewRouter(m *keys.Manager, logger *slog.Logger) *Router {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Router{m: m, log: logger}
+	r.ops = r.operations()
+	return r
+}
+
+// batch is the state shared by the items of one request.
+type batch struct {
+	version     kmip.ProtocolVersion
+	placeholder string
+	peer        Peer
+}
+
+// id resolves an omitted Unique Identifier to the ID placeholder.
+func (b *batch) id(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if b.placeholder == "" {
+		return "", errMissingID
+	}
+	return b.placeholder, nil
+}
+
+// HandleMessage answers one request message. It never panics.
+func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp []byte) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("kmip: panic while handling a request", "conn", peer.ConnID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = errorResponse(kmip.V1_0, nil, errGeneral)
+		}
+	}()
+	msg, err := r.decode(req)
+	if err != nil {
+		r.log.Warn("kmip: rejected message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
+		v := kmip.V1_0
+		if msg != nil {
+			v = negotiate(msg.Header.ProtocolVersion)
+		}
+		return errorResponse(v, nil, toKMIP(err))
+	}
+	out := r.run(ctx, peer, msg)
+	r.log.Debug("kmip: request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
+	return ttlv.MarshalTTLV(out)
+}
+
+// decode validates, decodes, and checks that decoding lost nothing: the
+// re-encoded request must have exactly the items of the original.
+func (r *Router) decode(req []byte) (msg *kmip.RequestMessage, err error) {
+	orig, err := wire.Items(req, r.limits)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalidMessage, err)
+	}
+	msg = new(kmip.RequestMessage)
+	if err := safeDecode(req, msg); err != nil {
+		return partialHeader(msg), fmt.Errorf("%w: %w", errInvalidMessage, err)
+	}
+	again, err := wire.Items(ttlv.MarshalTTLV(msg), r.limits)
+	if err != nil {
+		return msg, fmt.Errorf("%w: re-encode: %w", errInvalidMessage, err)
+	}
+	if err := wire.Compare(orig, again); err != nil {
+		return msg, fmt.Errorf("%w: %w", errUnknownFields, err)
+	}
+	if int(msg.Header.BatchCount) != len(msg.BatchItem) || len(msg.BatchItem) == 0 {
+		return msg, fmt.Errorf("%w: batch count %d for %d items", errInvalidMessage, msg.Header.BatchCount, len(msg.BatchItem))
+	}
+	return msg, nil
+}
+
+// partialHeader keeps a decoded header when its version is usable.
+func partialHeader(msg *kmip.RequestMessage) *kmip.RequestMessage {
+	if msg.Header.ProtocolVersion.ProtocolVersionMajor == 0 {
+		return nil
+	}
+	return msg
+}
+
+// safeDecode runs the ovh decoder, turning a panic into an error.
+func safeDecode(req []byte, msg *kmip.RequestMessage) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return ttlv.UnmarshalTTLV(req, msg)
+}
+
+// negotiate picks the response version for a request version: the same
+// version when supported, else the highest this server speaks.
+func negotiate(v kmip.ProtocolVersion) kmip.ProtocolVersion {
+	for _, s := range Versions {
+		if s == v {
+			return v
+		}
+	}
+	return Versions[0]
+}
+
+// run executes the batch items in order, honouring the Batch Error
+// Continuation Option (Stop by default; Undo is refused).
+func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *kmip.ResponseMessage {
+	b := &batch{version: negotiate(msg.Header.ProtocolVersion), peer: peer}
+	resp := &kmip.ResponseMessage{Header: kmip.ResponseHeader{
+		ProtocolVersion: b.version,
+		TimeStamp:       time.Now().UTC().Truncate(time.Second),
+	}}
+	if msg.Header.ProtocolVersion.ProtocolVersionMajor != 1 {
+		resp.BatchItem = append(resp.BatchItem, failed(msg.BatchItem[0], kerr(kmip.ResultReasonInvalidMessage, "protocol version not supported")))
+		resp.Header.BatchCount = 1
+		return resp
+	}
+	cont := msg.Header.BatchErrorContinuationOption
+	if cont == kmip.BatchErrorContinuationOptionUndo {
+		for _, it := range msg.BatchItem {
+			resp.BatchItem = append(resp.BatchItem, failed(it, kerr(kmip.ResultReasonFeatureNotSupported, "batch error continuation option Undo is not supported")))
+		}
+		resp.Header.BatchCount = int32(len(resp.BatchItem))
+		return resp
+	}
+	for _, it := range msg.BatchItem {
+		item := r.runItem(ctx, b, it)
+		resp.BatchItem = append(resp.BatchItem, item)
+		if item.ResultStatus != kmip.ResultStatusSuccess && cont != kmip.BatchErrorContinuationOptionContinue {
+			break
+		}
+	}
+	resp.Header.BatchCount = int32(len(resp.BatchItem))
+	return resp
+}
+
+func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem) kmip.ResponseBatchItem {
+	if it.MessageExtension != nil && it.MessageExtension.CriticalityIndicator {
+		return failed(it, errFeatureNotSupp)
+	}
+	op, ok := r.ops[it.Operation]
+	if !ok {
+		return failed(it, errOperationNotSupp)
+	}
+	payload, err := op(ctx, b, it.RequestPayload)
+	if err != nil {
+		ke := toKMIP(err)
+		r.log.Info("kmip: operation failed", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "reason", ttlv.EnumStr(ke.Reason), "err", err)
+		return failed(it, ke)
+	}
+	return kmip.ResponseBatchItem{
+		Operation:         it.Operation,
+		UniqueBatchItemID: it.UniqueBatchItemID,
+		ResultStatus:      kmip.ResultStatusSuccess,
+		ResponsePayload:   payload,
+	}
+}
+
+func failed(it kmip.RequestBatchItem, e *Error) kmip.ResponseBatchItem {
+	return kmip.ResponseBatchItem{
+		Operation:         it.Operation,
+		UniqueBatchItemID: it.UniqueBatchItemID,
+		ResultStatus:      kmip.ResultStatusOperationFailed,
+		ResultReason:      e.Reason,
+		ResultMessage:     e.Message,
+	}
+}
+
+// errorResponse is a one-item failure for a message that could not be read.
+func errorResponse(v kmip.ProtocolVersion, op *kmip.Operation, e *Error) []byte {
+	item := kmip.ResponseBatchItem{ResultStatus: kmip.ResultStatusOperationFailed, ResultReason: e.Reason, ResultMessage: e.Message}
+	if op != nil {
+		item.Operation = *op
+	}
+	return ttlv.MarshalTTLV(&kmip.ResponseMessage{
+		Header:    kmip.ResponseHeader{ProtocolVersion: v, TimeStamp: time.Now().UTC().Truncate(time.Second), BatchCount: 1},
+		BatchItem: []kmip.ResponseBatchItem{item},
+	})
+}
