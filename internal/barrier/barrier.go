@@ -299,7 +299,9 @@ func sealAAD(bucket string, key []byte, id uint32) []byte {
 // IndexKey returns a 16-byte blind index for parts: HMAC-SHA256 under the
 // keyring's index key over the parts, each with a 64-bit length prefix,
 // truncated. Equal parts give equal indexes, so lookups work, while the
-// attribute values never reach the disk in the clear.
+// attribute values never reach the disk in the clear. The index key does not
+// rotate with the generations: it lives as long as the keyring, since
+// changing it would orphan every stored index.
 func (b *Barrier) IndexKey(parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, b.ring.Load().indexKey)
 	var n [8]byte

@@ -11,7 +11,7 @@ import (
 )
 
 // newStore opens a real bbolt store in a temporary directory.
-func newStore(t *testing.T) *store.Bolt {
+func newStore(t testing.TB) *store.Bolt {
 	t.Helper()
 	s, err := store.OpenBolt(filepath.Join(t.TempDir(), "keywarden.db"), store.BoltOptions{})
 	if err != nil {
@@ -22,7 +22,7 @@ func newStore(t *testing.T) *store.Bolt {
 }
 
 // newFileKey creates a master key in the clear in a temporary directory.
-func newFileKey(t *testing.T) MasterKey {
+func newFileKey(t testing.TB) MasterKey {
 	t.Helper()
 	mk, err := CreateMasterKey(t.TempDir(), "")
 	if err != nil {
@@ -32,7 +32,7 @@ func newFileKey(t *testing.T) MasterKey {
 }
 
 // newBarrier builds a barrier over s or fails the test.
-func newBarrier(t *testing.T, s store.Store, mk MasterKey, opts Options) *Barrier {
+func newBarrier(t testing.TB, s store.Store, mk MasterKey, opts Options) *Barrier {
 	t.Helper()
 	b, err := New(context.Background(), s, mk, opts)
 	if err != nil {

@@ -60,6 +60,8 @@ func newKeyring(now time.Time) (*keyring, error) {
 	return assemble(randomKey(), 1, []*generation{g})
 }
 
+// newGeneration makes a generation with a fresh random key; created keeps
+// only its wall-clock UTC reading, as the keyring stores it.
 func newGeneration(id uint32, created time.Time, reserved uint64) (*generation, error) {
 	key := randomKey()
 	aead, err := newAEAD(key)

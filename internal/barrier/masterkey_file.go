@@ -48,15 +48,15 @@ var (
 // Integers are big-endian. The Argon2id parameters are in the file so that
 // the defaults can grow without breaking older files.
 const (
-	mkMagic          = "KWMK"
-	mkVersion   byte = 1
-	mkModeFile  byte = 1
-	mkModePass  byte = 2
-	mkHeaderLen      = len(mkMagic) + 2
-	saltLen          = 16
-	kdfParamsLen     = 4 + 4 + 1
-	rawFileLen       = mkHeaderLen + keySize
-	passFileLen      = mkHeaderLen + kdfParamsLen + saltLen + gcmOverhead + keySize
+	mkMagic           = "KWMK"
+	mkVersion    byte = 1
+	mkModeFile   byte = 1
+	mkModePass   byte = 2
+	mkHeaderLen       = len(mkMagic) + 2
+	saltLen           = 16
+	kdfParamsLen      = 4 + 4 + 1
+	rawFileLen        = mkHeaderLen + keySize
+	passFileLen       = mkHeaderLen + kdfParamsLen + saltLen + gcmOverhead + keySize
 )
 
 // kdfParams are Argon2id's cost parameters.

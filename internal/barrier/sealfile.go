@@ -12,9 +12,9 @@ import (
 // purpose, or any other value wrapped by the master key, cannot stand in
 // for another.
 const (
-	sealedFileMagic        = "KWSF"
-	sealedFileVersion byte = 1
-	sealedFileAADPrefix    = "keywarden sealed file\x00"
+	sealedFileMagic          = "KWSF"
+	sealedFileVersion   byte = 1
+	sealedFileAADPrefix      = "keywarden sealed file\x00"
 )
 
 // SealFile wraps plaintext under mk for purpose (for example "pki ca key")

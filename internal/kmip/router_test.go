@@ -14,7 +14,7 @@ import (
 	"github.com/keywarden/keywarden/internal/store"
 )
 
-func newTestRouter(t *testing.T) *Router {
+func newTestRouter(t testing.TB) *Router {
 	t.Helper()
 	dir := t.TempDir()
 	mk, err := barrier.CreateMasterKey(dir, "")

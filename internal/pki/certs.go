@@ -1,0 +1,226 @@
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"time"
+)
+
+// Validity periods and the backdating that absorbs clock skew between the
+// server and its clients.
+const (
+	caValidity   = 10 * 365 * 24 * time.Hour
+	leafValidity = 2 * 365 * 24 * time.Hour
+	backdate     = 5 * time.Minute
+)
+
+// newSerial returns a random positive 128-bit serial number.
+func newSerial() (*big.Int, error) {
+	limit := new(big.Int).Lsh(big.NewInt(1), 128)
+	for {
+		n, err := rand.Int(rand.Reader, limit)
+		if err != nil {
+			return nil, fmt.Errorf("pki: serial number: %w", err)
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
+}
+
+// newKey generates an ECDSA key on curve.
+func newKey(curve elliptic.Curve) (*ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(curve, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pki: generate key: %w", err)
+	}
+	return key, nil
+}
+
+// sign creates a certificate from tmpl for pub, signed by parent/parentKey,
+// and returns it parsed.
+func sign(tmpl, parent *x509.Certificate, pub, parentKey any) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, parentKey)
+	if err != nil {
+		return nil, fmt.Errorf("pki: create certificate %q: %w", tmpl.Subject.CommonName, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("pki: parse new certificate %q: %w", tmpl.Subject.CommonName, err)
+	}
+	return cert, nil
+}
+
+// newCA creates the self-signed CA certificate and its P-384 key.
+func newCA(now time.Time, hostname string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := newKey(elliptic.P384())
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	cn := "keywarden CA"
+	if hostname != "" {
+		cn += " " + hostname
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"keywarden"}},
+		NotBefore:             now.Add(-backdate),
+		NotAfter:              now.Add(caValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	cert, err := sign(tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+// newServerCert creates the server certificate for the given names.
+func newServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time, hostname string, dnsNames []string, ips []net.IP) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := newKey(elliptic.P256())
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	cn := "keywarden server"
+	if hostname != "" {
+		cn += " " + hostname
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"keywarden"}},
+		NotBefore:             now.Add(-backdate),
+		NotAfter:              now.Add(leafValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              dnsNames,
+		IPAddresses:           ips,
+	}
+	cert, err := sign(tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+// newClientCert creates a client certificate named name carrying role and
+// group in the role extension and, for humans, in the subject OU.
+func newClientCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time, name string, role Role, group string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	ext, err := roleExtension(role, group)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := newKey(elliptic.P256())
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject: pkix.Name{
+			CommonName:         name,
+			Organization:       []string{"keywarden"},
+			OrganizationalUnit: []string{roleOUPrefix + string(role)},
+		},
+		NotBefore:             now.Add(-backdate),
+		NotAfter:              now.Add(leafValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		ExtraExtensions:       []pkix.Extension{ext},
+	}
+	cert, err := sign(tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+// serverNames returns the DNS and IP subject alternative names of the server
+// certificate: localhost, 127.0.0.1, ::1, hostname (when it is a valid DNS
+// name) and every extra name, IPs as IP SANs and the rest as DNS names,
+// without duplicates. An invalid extra name is an error.
+func serverNames(hostname string, extra []string) ([]string, []net.IP, error) {
+	var (
+		dnsNames []string
+		ips      []net.IP
+		seen     = map[string]bool{}
+	)
+	add := func(name string) error {
+		if ip := net.ParseIP(name); ip != nil {
+			if !seen["ip:"+ip.String()] {
+				seen["ip:"+ip.String()] = true
+				ips = append(ips, ip)
+			}
+			return nil
+		}
+		name = strings.ToLower(name)
+		if err := validateDNSName(name); err != nil {
+			return err
+		}
+		if !seen["dns:"+name] {
+			seen["dns:"+name] = true
+			dnsNames = append(dnsNames, name)
+		}
+		return nil
+	}
+	for _, n := range []string{"localhost", "127.0.0.1", "::1"} {
+		if err := add(n); err != nil {
+			return nil, nil, err
+		}
+	}
+	if hostname != "" && validateDNSName(strings.ToLower(hostname)) == nil {
+		_ = add(hostname) // validated just above
+	}
+	for _, n := range extra {
+		if err := add(strings.TrimSpace(n)); err != nil {
+			return nil, nil, fmt.Errorf("pki: server name %q: %w", n, err)
+		}
+	}
+	return dnsNames, ips, nil
+}
+
+// validateDNSName accepts host names and wildcard names ("*.example.com"):
+// labels of 1 to 63 letters, digits, '-' or '_', 253 characters in all.
+func validateDNSName(name string) error {
+	if name == "" {
+		return errors.New("empty name")
+	}
+	if len(name) > 253 {
+		return errors.New("name longer than 253 characters")
+	}
+	labels := strings.Split(strings.TrimPrefix(name, "*."), ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return errors.New("not a valid DNS name or IP address")
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return errors.New("not a valid DNS name or IP address")
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+// Package server wires a keywarden server together: it opens the master
+// key, the store, the barrier and the lifecycle core, and runs the KMIP,
+// device and admin listeners — all TLS with client certificates — under one
+// errgroup tied to a context. Cancelling the context or calling Shutdown
+// drains: listeners stop accepting, in-flight requests get a grace period,
+// then the store is closed.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip"
+	"github.com/keywarden/keywarden/internal/pki"
+	"github.com/keywarden/keywarden/internal/store"
+)
+
+// Default listener addresses and shutdown grace period.
+const (
+	DefaultKMIPAddr      = ":5696"
+	DefaultDeviceAddr    = ":1443"
+	DefaultAdminAddr     = ":9443"
+	DefaultShutdownGrace = 10 * time.Second
+)
+
+// Config configures a Server.
+type Config struct {
+	// DataDir holds the master key, the store and the PKI. New initialises
+	// it (see Init) when it is missing or empty.
+	DataDir string
+	// PassphraseFile names the file holding the master key passphrase, for
+	// a passphrase-sealed master key.
+	PassphraseFile string
+	// KMIPAddr, DeviceAddr and AdminAddr are the listener addresses
+	// (host:port; port 0 picks a free port). Empty means the defaults.
+	KMIPAddr, DeviceAddr, AdminAddr string
+	// SANs are extra server certificate names, used only when New
+	// initialises DataDir.
+	SANs []string
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// ShutdownGrace bounds how long in-flight requests may run once
+	// shutdown begins; zero means DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+}
+
+// Server is a running (or ready to run) keywarden server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	tls     *tls.Config
+	store   *store.Bolt
+	router  *kmip.Router
+	closeMu sync.Once
+	closeEr error
+
+	mu       sync.Mutex
+	started  bool
+	cancel   context.CancelFunc
+	kmipLn   net.Listener
+	deviceLn net.Listener
+	adminLn  net.Listener
+	done     chan struct{} // closed once stopped and the store is closed
+	err      error         // why it stopped; read after done
+}
+
+// New opens the server in cfg.DataDir, initialising the directory first if
+// it is missing or empty. It does not listen yet: see Start.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data directory given")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.KMIPAddr = orDefault(cfg.KMIPAddr, DefaultKMIPAddr)
+	cfg.DeviceAddr = orDefault(cfg.DeviceAddr, DefaultDeviceAddr)
+	cfg.AdminAddr = orDefault(cfg.AdminAddr, DefaultAdminAddr)
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	logger := cfg.Logger
+
+	initialised, err := Initialized(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if !initialised {
+		logger.Info("data directory not initialised; initialising", "dir", cfg.DataDir)
+		err := Init(context.Background(), InitConfig{
+			DataDir: cfg.DataDir, PassphraseFile: cfg.PassphraseFile, SANs: cfg.SANs, Logger: logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if len(cfg.SANs) > 0 {
+		logger.Warn("data directory already initialised: the server certificate keeps its names, extra SANs are ignored",
+			"dir", cfg.DataDir, "sans", cfg.SANs)
+	}
+
+	mk, err := barrier.OpenMasterKey(cfg.DataDir, cfg.PassphraseFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	tlsConf, err := pki.LoadServerTLS(cfg.DataDir, mk)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, StoreFile), store.BoltOptions{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{cfg: cfg, log: logger, tls: tlsConf, store: st, done: make(chan struct{})}
+	b, err := barrier.New(context.Background(), st, mk, barrier.Options{Logger: logger})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	km, err := keys.New(keys.Options{Store: st, Barrier: b, Logger: logger})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	s.router = kmip.NewRouter(km, logger)
+	return s, nil
+}
+
+// Start binds the three listeners and serves them in the background; it
+// returns once all are bound. Cancelling ctx shuts the server down as
+// Shutdown does. If Start fails, the server is closed.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("server: already started")
+	}
+	select {
+	case <-s.done:
+		return errors.New("server: already shut down")
+	default:
+	}
+	var lc net.ListenConfig
+	var bound []net.Listener
+	listen := func(name, addr string) (net.Listener, error) {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("server: %s listener on %s: %w", name, addr, err)
+		}
+		bound = append(bound, ln)
+		return ln, nil
+	}
+	kmipLn, err := listen("kmip", s.cfg.KMIPAddr)
+	var deviceLn, adminLn net.Listener
+	if err == nil {
+		deviceLn, err = listen("device", s.cfg.DeviceAddr)
+	}
+	if err == nil {
+		adminLn, err = listen("admin", s.cfg.AdminAddr)
+	}
+	if err != nil {
+		for _, ln := range bound {
+			_ = ln.Close()
+		}
+		cerr := s.closeStore()
+		s.err = err
+		close(s.done)
+		return errors.Join(err, cerr)
+	}
+	s.kmipLn, s.deviceLn, s.adminLn = kmipLn, deviceLn, adminLn
+	s.started = true
+
+	runCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	g, gctx := errgroup.WithContext(runCtx)
+	grace := s.cfg.ShutdownGrace
+	device := newDeviceHealth(tls.NewListener(deviceLn, s.tls), s.log.With("listener", "device"))
+	admin := newAdminServer(s.tls, s.log.With("listener", "admin"))
+	g.Go(func() error {
+		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
+			Logger:       s.log.With("listener", "kmip"),
+			DrainTimeout: grace,
+		})
+		switch {
+		case errors.Is(err, kmip.ErrDrainTimeout):
+			// Requests outlived the grace period and were cut off, as the
+			// other listeners' are; kmip.Serve has logged it.
+			return nil
+		case err != nil:
+			return fmt.Errorf("server: kmip listener: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return device.serve(gctx, grace) })
+	g.Go(func() error { return serveAdmin(gctx, admin, adminLn, grace, s.log.With("listener", "admin")) })
+	go func() {
+		<-gctx.Done()
+		s.log.Info("shutting down: draining listeners", "grace", grace)
+	}()
+	go func() {
+		err := g.Wait()
+		cancel()
+		if cerr := s.closeStore(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		if err != nil {
+			s.log.Error("server stopped", "err", err)
+		} else {
+			s.log.Info("server stopped")
+		}
+		s.err = err
+		close(s.done)
+	}()
+	kmipAddr, deviceAddr, adminAddr := s.addrsLocked()
+	s.log.Info("listening", "kmip", kmipAddr, "device", deviceAddr, "admin", adminAddr)
+	return nil
+}
+
+// Addrs returns the bound addresses of the KMIP, device and admin
+// listeners (host:port), or empty strings before Start.
+func (s *Server) Addrs() (kmipAddr, deviceAddr, adminAddr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrsLocked()
+}
+
+func (s *Server) addrsLocked() (string, string, string) {
+	if !s.started {
+		return "", "", ""
+	}
+	return s.kmipLn.Addr().String(), s.deviceLn.Addr().String(), s.adminLn.Addr().String()
+}
+
+// Wait blocks until the server has stopped and its store is closed, and
+// returns why it stopped: nil after a clean shutdown, otherwise the first
+// listener error.
+func (s *Server) Wait() error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		select {
+		case <-s.done: // Start failed
+			return s.err
+		default:
+			return errors.New("server: not started")
+		}
+	}
+	<-s.done
+	return s.err
+}
+
+// Shutdown stops the server: listeners stop accepting, in-flight requests
+// get up to Config.ShutdownGrace to finish, then connections are closed and
+// the store is closed. It returns what Wait returns, or ctx's error if ctx
+// ends first (the drain then goes on in the background). Shutdown of a
+// server that was never started just closes the store. It is safe to call
+// more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started, cancel := s.started, s.cancel
+	s.mu.Unlock()
+	if !started {
+		return s.closeStore()
+	}
+	cancel()
+	select {
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		return fmt.Errorf("server: shutdown: %w", ctx.Err())
+	}
+}
+
+// closeStore closes the store once.
+func (s *Server) closeStore() error {
+	s.closeMu.Do(func() {
+		if err := s.store.Close(); err != nil {
+			s.closeEr = fmt.Errorf("server: close store: %w", err)
+		}
+	})
+	return s.closeEr
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
