@@ -89,16 +89,69 @@ func (op Op) validate() error {
 // same way.
 //
 // ApplyTx is deterministic: its effect depends only on cmd and the data in
-// tx. Ops run in order; a failed precondition returns an error wrapping
-// ErrConflict, an invalid command one wrapping ErrInvalidCommand. On any
-// error the caller must roll tx back so that nothing of cmd is kept.
+// tx. Ops take effect in order (a precondition sees the earlier writes of
+// the same command). Every precondition is checked before anything is
+// written, so a command that returns ErrConflict has left tx untouched and
+// other commands may still be applied in the same transaction. An invalid
+// command returns an error wrapping ErrInvalidCommand, also untouched.
 func ApplyTx(tx *bbolt.Tx, cmd Command) error {
 	if err := cmd.Validate(); err != nil {
 		return err
 	}
+	if err := checkTx(tx, cmd); err != nil {
+		return err
+	}
 	for i, op := range cmd.Ops {
+		if op.Kind == OpRequireAbsent || op.Kind == OpRequireEqual {
+			continue
+		}
 		if err := applyOp(tx, op); err != nil {
 			return fmt.Errorf("store: op %d (%s) in bucket %q: %w", i, op.Kind, op.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// checkTx evaluates the preconditions of cmd in order against the data in
+// tx overlaid with the command's own earlier writes, without writing.
+func checkTx(tx *bbolt.Tx, cmd Command) error {
+	type slot struct {
+		value   []byte
+		deleted bool
+	}
+	overlay := map[string]slot{}
+	lookup := func(op Op) []byte {
+		if s, ok := overlay[op.Bucket+"\x00"+string(op.Key)]; ok {
+			if s.deleted {
+				return nil
+			}
+			return s.value
+		}
+		if b := tx.Bucket([]byte(op.Bucket)); b != nil {
+			return b.Get(op.Key)
+		}
+		return nil
+	}
+	for i, op := range cmd.Ops {
+		k := op.Bucket + "\x00" + string(op.Key)
+		switch op.Kind {
+		case OpPut:
+			v := op.Value
+			if v == nil {
+				v = []byte{}
+			}
+			overlay[k] = slot{value: v}
+		case OpDelete:
+			overlay[k] = slot{deleted: true}
+		case OpRequireAbsent:
+			if lookup(op) != nil {
+				return fmt.Errorf("store: op %d (%s) in bucket %q: %w", i, op.Kind, op.Bucket, ErrConflict)
+			}
+		case OpRequireEqual:
+			v := lookup(op)
+			if v == nil || !bytes.Equal(v, op.Value) {
+				return fmt.Errorf("store: op %d (%s) in bucket %q: %w", i, op.Kind, op.Bucket, ErrConflict)
+			}
 		}
 	}
 	return nil

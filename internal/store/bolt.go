@@ -37,6 +37,7 @@ type Bolt struct {
 	path   string
 	logger *slog.Logger
 	closed atomic.Bool
+	writes *committer
 }
 
 var _ Store = (*Bolt)(nil)
@@ -74,7 +75,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Bolt{db: db, path: path, logger: logger}, nil
+	return &Bolt{db: db, path: path, logger: logger, writes: newCommitter(db)}, nil
 }
 
 // Path returns the file the store was opened from.
@@ -92,9 +93,9 @@ func (b *Bolt) View(fn func(Reader) error) error {
 }
 
 // Apply writes cmd atomically and returns once it is on disk. Concurrent
-// calls are grouped by bbolt's Batch into one fsync'd transaction; a command
-// whose precondition fails is taken out of the group and re-run alone, so it
-// returns ErrConflict to its own caller only and writes nothing. A context
+// calls are grouped into one fsync'd transaction (see committer), without a
+// fixed delay; a command whose precondition fails returns ErrConflict to its
+// own caller only and writes nothing. A context
 // cancelled before the command runs stops it.
 func (b *Bolt) Apply(ctx context.Context, cmd Command) error {
 	if b.closed.Load() {
@@ -110,16 +111,7 @@ func (b *Bolt) Apply(ctx context.Context, cmd Command) error {
 	if len(cmd.Ops) == 0 {
 		return nil
 	}
-	err := b.db.Batch(func(tx *bbolt.Tx) error {
-		// Batch may run this function more than once (a batch that fails is
-		// retried without the failing call); it depends only on ctx, cmd and
-		// tx, so every run has the same effect.
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("store: apply: %w", err)
-		}
-		return ApplyTx(tx, cmd)
-	})
-	return mapClosed(err)
+	return b.writes.submit(ctx, cmd)
 }
 
 // Close waits for running transactions and closes the file. Later calls to
@@ -128,6 +120,7 @@ func (b *Bolt) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
+	b.writes.close()
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", b.path, err)
 	}
