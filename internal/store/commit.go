@@ -27,11 +27,12 @@ type committer struct {
 	db      *bbolt.DB
 	queue   chan *pending
 	stop    chan struct{}
+	exited  chan struct{}
 	stopped sync.WaitGroup
 }
 
 func newCommitter(db *bbolt.DB) *committer {
-	c := &committer{db: db, queue: make(chan *pending, maxGroup), stop: make(chan struct{})}
+	c := &committer{db: db, queue: make(chan *pending, maxGroup), stop: make(chan struct{}), exited: make(chan struct{})}
 	c.stopped.Add(1)
 	go c.loop()
 	return c
@@ -47,7 +48,19 @@ func (c *committer) submit(ctx context.Context, cmd Command) error {
 	case <-ctx.Done():
 		return fmt.Errorf("store: apply: %w", ctx.Err())
 	}
-	return <-p.done
+	select {
+	case err := <-p.done:
+		return err
+	case <-c.exited:
+		// The loop is gone: the command was either answered just before it
+		// left or never taken.
+		select {
+		case err := <-p.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // close stops the loop after the group being written; queued commands get
@@ -59,6 +72,7 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer c.stopped.Done()
+	defer close(c.exited)
 	group := make([]*pending, 0, maxGroup)
 	for {
 		select {
