@@ -46,6 +46,7 @@ type Manager struct {
 	log   *slog.Logger
 	now   func() time.Time
 	lease time.Duration
+	cache *objectCache
 }
 
 // New returns a Manager over a store and a barrier.
@@ -53,7 +54,7 @@ func New(opts Options) (*Manager, error) {
 	if opts.Store == nil || opts.Barrier == nil {
 		return nil, errors.New("keys: a store and a barrier are required")
 	}
-	m := &Manager{st: opts.Store, seal: opts.Barrier, log: opts.Logger, now: opts.Now, lease: opts.LeaseTime}
+	m := &Manager{st: opts.Store, seal: opts.Barrier, log: opts.Logger, now: opts.Now, lease: opts.LeaseTime, cache: newObjectCache()}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -110,7 +111,12 @@ func (m *Manager) load(id string) (*stored, error) {
 	return &stored{obj: obj, sealed: sealed}, nil
 }
 
+// Objects returned by open are shared with the cache: callers must not
+// modify them (update works on a Clone).
 func (m *Manager) open(id string, sealed []byte) (*Object, error) {
+	if o, ok := m.cache.get(id, sealed); ok {
+		return o, nil
+	}
 	plain, err := m.seal.Open(bucketObjects, []byte(id), sealed)
 	if err != nil {
 		m.log.Error("stored object failed authentication", "id", id, "err", err)
@@ -122,6 +128,7 @@ func (m *Manager) open(id string, sealed []byte) (*Object, error) {
 		m.log.Error("stored object failed to decode", "id", id, "err", err)
 		return nil, fmt.Errorf("%w: object %q", ErrCorrupted, id)
 	}
+	m.cache.put(id, sealed, obj)
 	return obj, nil
 }
 

@@ -1,6 +1,7 @@
 package kmip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -77,27 +78,40 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 		return errorResponse(v, nil, toKMIP(err))
 	}
 	out := r.run(ctx, peer, msg)
-	r.log.Debug("kmip: request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
+	if r.log.Enabled(ctx, slog.LevelDebug) {
+		r.log.Debug("kmip: request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
+	}
 	return ttlv.MarshalTTLV(out)
 }
 
 // decode validates, decodes, and checks that decoding lost nothing: the
 // re-encoded request must have exactly the items of the original.
 func (r *Router) decode(req []byte) (msg *kmip.RequestMessage, err error) {
-	orig, err := wire.Items(req, r.limits)
-	if err != nil {
+	if _, err := wire.Validate(req, r.limits); err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidMessage, err)
 	}
+	// The ovh decoder rewrites negative BigIntegers in place: keep the
+	// original for the comparison.
+	orig := bytes.Clone(req)
 	msg = new(kmip.RequestMessage)
 	if err := safeDecode(req, msg); err != nil {
 		return partialHeader(msg), fmt.Errorf("%w: %w", errInvalidMessage, err)
 	}
-	again, err := wire.Items(ttlv.MarshalTTLV(msg), r.limits)
-	if err != nil {
-		return msg, fmt.Errorf("%w: re-encode: %w", errInvalidMessage, err)
-	}
-	if err := wire.Compare(orig, again); err != nil {
-		return msg, fmt.Errorf("%w: %w", errUnknownFields, err)
+	again := ttlv.MarshalTTLV(msg)
+	if !bytes.Equal(orig, again) {
+		// Not byte-identical (e.g. another BigInteger sign extension): compare
+		// item by item.
+		want, err := wire.Items(orig, r.limits)
+		if err != nil {
+			return msg, fmt.Errorf("%w: %w", errInvalidMessage, err)
+		}
+		got, err := wire.Items(again, r.limits)
+		if err != nil {
+			return msg, fmt.Errorf("%w: re-encode: %w", errInvalidMessage, err)
+		}
+		if err := wire.Compare(want, got); err != nil {
+			return msg, fmt.Errorf("%w: %w", errUnknownFields, err)
+		}
 	}
 	if int(msg.Header.BatchCount) != len(msg.BatchItem) || len(msg.BatchItem) == 0 {
 		return msg, fmt.Errorf("%w: batch count %d for %d items", errInvalidMessage, msg.Header.BatchCount, len(msg.BatchItem))
