@@ -101,7 +101,8 @@ type ServerStats struct {
 	HandshakeFailures uint64
 	// Requests counts request messages handed to the handler.
 	Requests uint64
-	// FramingErrors counts messages refused by the framing or validation rules.
+	// FramingErrors counts messages refused by the framing or validation
+	// rules, or stalled past ReadTimeout; each got an Invalid Message response.
 	FramingErrors uint64
 	// Panics counts handler panics.
 	Panics uint64

@@ -1,3 +1,6 @@
+// Package kmip is keywarden's KMIP front end: the connection layer
+// (conn.go: TLS, deadlines, limits, panic recovery), the router and the
+// operation handlers, on top of the ovh/kmip-go codec.
 package kmip
 
 import (

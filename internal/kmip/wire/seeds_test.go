@@ -142,6 +142,46 @@ func ovhRequests(t testing.TB) map[string][]byte {
 		"unknown_operation": kmip.NewRequestMessage(kmip.V1_4, kmip.NewUnknownPayload(kmip.Operation(0x7FFF),
 			ttlv.Value{Tag: 0x540001, Value: "vendor"}, ttlv.Value{Tag: 0x540002, Value: big.NewInt(-5)})),
 	}
+	lease := time.Hour
+	compromised := time.Unix(1600000000, 0)
+	wrappedKey := &kmip.SymmetricKey{KeyBlock: kmip.KeyBlock{
+		KeyFormatType: kmip.KeyFormatTypeRaw,
+		KeyValue:      &kmip.KeyValue{Wrapped: &[]byte{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}},
+		KeyWrappingData: &kmip.KeyWrappingData{
+			WrappingMethod:           kmip.WrappingMethodEncrypt,
+			EncryptionKeyInformation: &kmip.EncryptionKeyInformation{UniqueIdentifier: "kek", CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeNISTKeyWrap}},
+			IVCounterNonce:           []byte{1, 2, 3},
+		},
+	}}
+	params := &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeGCM, CryptographicAlgorithm: kmip.CryptographicAlgorithmAES, TagLength: 16}
+	more := map[string]kmip.RequestMessage{
+		"register_wrapped": kmip.NewRequestMessage(kmip.V1_4, &payloads.RegisterRequestPayload{ObjectType: kmip.ObjectTypeSymmetricKey, Object: wrappedKey}),
+		"create_key_pair": kmip.NewRequestMessage(kmip.V1_4, &payloads.CreateKeyPairRequestPayload{
+			CommonTemplateAttribute: &kmip.TemplateAttribute{Attribute: attrs[:2]},
+			//lint:ignore SA1019 a KMIP 1.0-1.2 client may still send template names
+			PrivateKeyTemplateAttribute: &kmip.TemplateAttribute{Name: []kmip.Name{{NameValue: "priv", NameType: kmip.NameTypeUninterpretedTextString}}},
+		}),
+		"rekey":          kmip.NewRequestMessage(kmip.V1_4, &payloads.RekeyRequestPayload{UniqueIdentifier: "5", Offset: &lease}),
+		"revoke":         kmip.NewRequestMessage(kmip.V1_4, &payloads.RevokeRequestPayload{UniqueIdentifier: "6", RevocationReason: kmip.RevocationReason{RevocationReasonCode: kmip.RevocationReasonCodeKeyCompromise, RevocationMessage: "lost"}, CompromiseOccurrenceDate: &compromised}),
+		"encrypt":        kmip.NewRequestMessage(kmip.V1_4, &payloads.EncryptRequestPayload{UniqueIdentifier: "7", CryptographicParameters: params, Data: []byte("plaintext"), IVCounterNonce: make([]byte, 12)}),
+		"get_attributes": kmip.NewRequestMessage(kmip.V1_4, &payloads.GetAttributesRequestPayload{UniqueIdentifier: "8", AttributeName: []kmip.AttributeName{kmip.AttributeNameState, kmip.AttributeNameLink}}),
+		"add_attribute": kmip.NewRequestMessage(kmip.V1_4, &payloads.AddAttributeRequestPayload{UniqueIdentifier: "9", Attribute: kmip.Attribute{
+			AttributeName: kmip.AttributeNameLink, AttributeValue: kmip.Link{LinkType: kmip.LinkTypePublicKeyLink, LinkedObjectIdentifier: "10"},
+		}}),
+		"discover_versions": kmip.NewRequestMessage(kmip.V1_1, &payloads.DiscoverVersionsRequestPayload{ProtocolVersion: []kmip.ProtocolVersion{kmip.V1_4, kmip.V1_0}}),
+	}
+	for name, m := range more {
+		msgs[name] = m
+	}
+	device := kmip.NewRequestMessage(kmip.V1_4, &payloads.ObtainLeaseRequestPayload{UniqueIdentifier: "11"})
+	device.Header.Authentication = &kmip.Authentication{Credential: kmip.Credential{
+		CredentialType:  kmip.CredentialTypeDevice,
+		CredentialValue: kmip.CredentialValue{Device: &kmip.CredentialValueDevice{DeviceSerialNumber: "SN1", DeviceIdentifier: "drive"}},
+	}}
+	device.Header.BatchOrderOption = new(bool)
+	device.Header.MaximumResponseSize = 4096
+	device.BatchItem[0].MessageExtension = &kmip.MessageExtension{VendorIdentification: "keywarden", VendorExtension: ttlv.Struct{{Tag: 0x540003, Value: int32(1)}}}
+	msgs["device_credential"] = device
 	auth := kmip.NewRequestMessage(kmip.V1_4, &payloads.GetRequestPayload{UniqueIdentifier: "4"})
 	auth.Header.Authentication = &kmip.Authentication{Credential: kmip.Credential{
 		CredentialType:  kmip.CredentialTypeUsernameAndPassword,

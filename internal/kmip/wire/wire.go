@@ -3,8 +3,10 @@
 // refusing oversized ones before allocating, and walks the whole TTLV tree
 // checking every item against the encoding rules of KMIP 1.x section 9.1.
 //
-// A message that Validate accepts is safe to hand to the ovh/kmip-go TTLV
-// decoder (FuzzValidate checks that property). The package is pure: no I/O
+// A message that Validate accepts is safe to hand to the ovh/kmip-go v0.8.1
+// TTLV decoder: FuzzValidate (raw bytes) and FuzzValidateTree (well-framed
+// trees built from real requests) check that it never panics on one. The
+// few field rules this needs are in fields.go. The package is pure: no I/O
 // beyond the io.Reader it is given, no logging, no global state.
 package wire
 
