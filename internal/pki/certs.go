@@ -59,9 +59,12 @@ func sign(tmpl, parent *x509.Certificate, pub, parentKey any) (*x509.Certificate
 	return cert, nil
 }
 
-// newCA creates the self-signed CA certificate and its P-384 key.
+// newCA creates the self-signed CA certificate and its P-256 key. P-256
+// (128-bit security, like the AES-128 minimum of TLS 1.2 suites) verifies
+// several times faster than P-384 in Go, and every full handshake checks
+// two signatures of this CA (docs/BENCHMARKS.md, new connections).
 func newCA(now time.Time, hostname string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := newKey(elliptic.P384())
+	key, err := newKey(elliptic.P256())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,7 +4,7 @@
 //
 // Everything lives in DIR/pki (mode 0700):
 //
-//	ca.pem             CA certificate (ECDSA P-384, 10 years)
+//	ca.pem             CA certificate (ECDSA P-256, 10 years)
 //	ca-key.sealed      CA private key, sealed under the master key
 //	server.pem         server certificate (ECDSA P-256, serverAuth, 2 years)
 //	server-key.sealed  server private key, sealed under the master key
