@@ -59,70 +59,61 @@ func sign(tmpl, parent *x509.Certificate, pub, parentKey any) (*x509.Certificate
 	return cert, nil
 }
 
-// newCA creates the self-signed CA certificate and its P-256 key. P-256
-// (128-bit security, like the AES-128 minimum of TLS 1.2 suites) verifies
-// several times faster than P-384 in Go, and every full handshake checks
-// two signatures of this CA (docs/BENCHMARKS.md, new connections).
-func newCA(now time.Time, hostname string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+// create generates a P-256 key and a serial number for tmpl and signs it
+// with parentKey under parent, or self-signs it when parent is nil.
+// tmpl.NotBefore is backdated from now.
+func create(tmpl *x509.Certificate, now time.Time, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := newKey(elliptic.P256())
 	if err != nil {
 		return nil, nil, err
 	}
-	serial, err := newSerial()
-	if err != nil {
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
 		return nil, nil, err
 	}
-	cn := "keywarden CA"
-	if hostname != "" {
-		cn += " " + hostname
+	tmpl.NotBefore = now.Add(-backdate)
+	tmpl.BasicConstraintsValid = true
+	if parent == nil {
+		parent, parentKey = tmpl, key
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"keywarden"}},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(caValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	cert, err := sign(tmpl, tmpl, &key.PublicKey, key)
+	cert, err := sign(tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cert, key, nil
 }
 
+// withHost appends the host name, when known, to a common name.
+func withHost(cn, hostname string) string {
+	if hostname == "" {
+		return cn
+	}
+	return cn + " " + hostname
+}
+
+// newCA creates the self-signed CA certificate and its key. The CA key is
+// P-256 (128-bit security, like the AES-128 minimum of TLS 1.2 suites):
+// it verifies several times faster than P-384 in Go, and every full
+// handshake checks two signatures of this CA (docs/BENCHMARKS.md).
+func newCA(now time.Time, hostname string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	return create(&x509.Certificate{
+		Subject:        pkix.Name{CommonName: withHost("keywarden CA", hostname), Organization: []string{"keywarden"}},
+		NotAfter:       now.Add(caValidity),
+		KeyUsage:       x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		IsCA:           true,
+		MaxPathLenZero: true,
+	}, now, nil, nil)
+}
+
 // newServerCert creates the server certificate for the given names.
 func newServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time, hostname string, dnsNames []string, ips []net.IP) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := newKey(elliptic.P256())
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, nil, err
-	}
-	cn := "keywarden server"
-	if hostname != "" {
-		cn += " " + hostname
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"keywarden"}},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(leafValidity),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              dnsNames,
-		IPAddresses:           ips,
-	}
-	cert, err := sign(tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cert, key, nil
+	return create(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: withHost("keywarden server", hostname), Organization: []string{"keywarden"}},
+		NotAfter:    now.Add(leafValidity),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    dnsNames,
+		IPAddresses: ips,
+	}, now, ca, caKey)
 }
 
 // newClientCert creates a client certificate named name carrying role and
@@ -132,33 +123,17 @@ func newClientCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time,
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := newKey(elliptic.P256())
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
+	return create(&x509.Certificate{
 		Subject: pkix.Name{
 			CommonName:         name,
 			Organization:       []string{"keywarden"},
 			OrganizationalUnit: []string{roleOUPrefix + string(role)},
 		},
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(leafValidity),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		ExtraExtensions:       []pkix.Extension{ext},
-	}
-	cert, err := sign(tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cert, key, nil
+		NotAfter:        now.Add(leafValidity),
+		KeyUsage:        x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtraExtensions: []pkix.Extension{ext},
+	}, now, ca, caKey)
 }
 
 // serverNames returns the DNS and IP subject alternative names of the server
