@@ -27,7 +27,8 @@ type LocateQuery struct {
 
 // Locate returns the ids of matching objects in creation order, after
 // Offset, at most MaxItems (0: no limit), and the total count of matches.
-func (m *Manager) Locate(_ context.Context, q LocateQuery) (ids []string, total int, err error) {
+func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, total int, err error) {
+	access := accessOf(ctx)
 	for _, a := range q.Attributes {
 		if _, ok := ruleFor(a.AttributeName); !ok {
 			return nil, 0, fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)
@@ -39,6 +40,9 @@ func (m *Manager) Locate(_ context.Context, q LocateQuery) (ids []string, total 
 		wantsState = wantsState || a.AttributeName == kmip.AttributeNameState
 	}
 	match := func(o *Object) bool {
+		if !access.sees(o) {
+			return false
+		}
 		// Destroyed objects keep their metadata but are found only when the
 		// query asks for a state.
 		if !wantsState && (o.State == kmip.StateDestroyed || o.State == kmip.StateDestroyedCompromised) {

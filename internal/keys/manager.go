@@ -172,8 +172,11 @@ const maxRetries = 8
 // update reads object id, lets fn change a copy, and writes it back,
 // retrying when another writer changed the object meanwhile.
 func (m *Manager) update(ctx context.Context, id string, fn func(o *Object) error) (*Object, error) {
+	if err := writable(ctx); err != nil {
+		return nil, err
+	}
 	for range maxRetries {
-		cur, err := m.load(id)
+		cur, err := m.loadVisible(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -197,9 +200,16 @@ func (m *Manager) update(ctx context.Context, id string, fn func(o *Object) erro
 	return nil, ErrConflict
 }
 
-// insert stores new objects atomically.
+// insert stores new objects atomically, in the caller's group.
 func (m *Manager) insert(ctx context.Context, objs ...*Object) error {
+	if err := writable(ctx); err != nil {
+		return err
+	}
+	group := accessOf(ctx).Group
 	var cmd store.Command
+	for _, o := range objs {
+		o.Group = group
+	}
 	for _, o := range objs {
 		if err := m.write(&cmd, nil, o); err != nil {
 			return err
@@ -211,11 +221,24 @@ func (m *Manager) insert(ctx context.Context, objs ...*Object) error {
 	return nil
 }
 
-// Get returns the object id as stored, with its key material.
-func (m *Manager) Get(_ context.Context, id string) (*Object, error) {
-	cur, err := m.load(id)
+// Get returns the object id as stored, with its key material, if the
+// caller may see it.
+func (m *Manager) Get(ctx context.Context, id string) (*Object, error) {
+	cur, err := m.loadVisible(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return cur.obj, nil
+}
+
+// loadVisible loads an object the caller may see; others are not found.
+func (m *Manager) loadVisible(ctx context.Context, id string) (*stored, error) {
+	cur, err := m.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := visible(ctx, cur.obj); err != nil {
+		return nil, err
+	}
+	return cur, nil
 }

@@ -19,8 +19,11 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 	if err := checkClientAttrs(attrs); err != nil {
 		return nil, err
 	}
+	if err := writable(ctx); err != nil {
+		return nil, err
+	}
 	for range maxRetries {
-		cur, err := m.load(id)
+		cur, err := m.loadVisible(ctx, id)
 		if err != nil {
 			return nil, err
 		}

@@ -28,8 +28,8 @@ type CheckRequest struct {
 
 // Check verifies that the object could be used as described, without
 // changing it. It reports the first parameter that fails.
-func (m *Manager) Check(_ context.Context, id string, req CheckRequest) error {
-	cur, err := m.load(id)
+func (m *Manager) Check(ctx context.Context, id string, req CheckRequest) error {
+	cur, err := m.loadVisible(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -106,8 +106,8 @@ func (m *Manager) GetUsageAllocation(ctx context.Context, id string, count int64
 
 // ObtainLease grants a lease on an Active object: it returns the lease
 // length and the object's Last Change Date.
-func (m *Manager) ObtainLease(_ context.Context, id string) (time.Duration, time.Time, error) {
-	cur, err := m.load(id)
+func (m *Manager) ObtainLease(ctx context.Context, id string) (time.Duration, time.Time, error) {
+	cur, err := m.loadVisible(ctx, id)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
