@@ -12,6 +12,7 @@ import (
 	_ "github.com/ovh/kmip-go/payloads" // registers the operation payloads
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
@@ -25,18 +26,24 @@ type opFunc func(ctx context.Context, b *batch, req kmip.OperationPayload) (kmip
 // Router decodes request messages, runs their batch items against the
 // lifecycle core and encodes the response.
 type Router struct {
-	m      *keys.Manager
-	log    *slog.Logger
-	limits wire.Limits
-	ops    map[kmip.Operation]opFunc
+	m        *keys.Manager
+	log      *slog.Logger
+	limits   wire.Limits
+	ops      map[kmip.Operation]opFunc
+	resolver Resolver
+	metrics  Metrics
+	cache    principals
 }
 
 // NewRouter returns the KMIP router over a Manager.
-func NewRouter(m *keys.Manager, logger *slog.Logger) *Router {
+func NewRouter(m *keys.Manager, logger *slog.Logger, opts ...RouterOption) *Router {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Router{m: m, log: logger}
+	r := &Router{m: m, log: logger, cache: principals{m: map[uint64]cachedPrincipal{}}}
+	for _, o := range opts {
+		o(r)
+	}
 	r.ops = r.operations()
 	return r
 }
@@ -46,6 +53,7 @@ type batch struct {
 	version     kmip.ProtocolVersion
 	placeholder string
 	peer        Peer
+	principal   devices.Principal
 }
 
 // id resolves an omitted Unique Identifier to the ID placeholder.
@@ -156,6 +164,18 @@ func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *
 		ProtocolVersion: b.version,
 		TimeStamp:       time.Now().UTC().Truncate(time.Second),
 	}}
+	p, err := r.principal(ctx, peer)
+	if err != nil {
+		ke := toKMIP(err)
+		for _, it := range msg.BatchItem {
+			resp.BatchItem = append(resp.BatchItem, failed(it, ke))
+			r.observe(it.Operation, "denied", 0)
+		}
+		resp.Header.BatchCount = int32(len(resp.BatchItem))
+		return resp
+	}
+	b.principal = p
+	ctx = keys.WithAccess(ctx, access(p))
 	if msg.Header.ProtocolVersion.ProtocolVersionMajor != 1 {
 		resp.BatchItem = append(resp.BatchItem, failed(msg.BatchItem[0], kerr(kmip.ResultReasonInvalidMessage, "protocol version not supported")))
 		resp.Header.BatchCount = 1
@@ -186,19 +206,34 @@ func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem
 	}
 	op, ok := r.ops[it.Operation]
 	if !ok {
+		r.observe(it.Operation, "failure", 0)
 		return failed(it, errOperationNotSupp)
 	}
+	if !permitted(b.principal, it.Operation) {
+		r.log.Info("kmip: operation denied", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "principal", b.principal.Name, "kind", b.principal.Kind, "group", b.principal.Group)
+		r.observe(it.Operation, "denied", 0)
+		return failed(it, errOpNotAllowed)
+	}
+	start := time.Now()
 	payload, err := op(ctx, b, it.RequestPayload)
 	if err != nil {
 		ke := toKMIP(err)
 		r.log.Info("kmip: operation failed", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "reason", ttlv.EnumStr(ke.Reason), "err", err)
+		r.observe(it.Operation, "failure", time.Since(start))
 		return failed(it, ke)
 	}
+	r.observe(it.Operation, "success", time.Since(start))
 	return kmip.ResponseBatchItem{
 		Operation:         it.Operation,
 		UniqueBatchItemID: it.UniqueBatchItemID,
 		ResultStatus:      kmip.ResultStatusSuccess,
 		ResponsePayload:   payload,
+	}
+}
+
+func (r *Router) observe(op kmip.Operation, outcome string, d time.Duration) {
+	if r.metrics != nil {
+		r.metrics.ObserveRequest("kmip", ttlv.EnumStr(op), outcome, d)
 	}
 }
 
