@@ -87,6 +87,11 @@ type PendingCert struct {
 	RemoteAddr  string    `json:"remote_addr,omitempty"`
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
+	// Serial is the certificate's serial number in hex; an accepted
+	// certificate's device gets it as its serial.
+	Serial string `json:"serial,omitempty"`
+	// NotAfter is the end of the certificate's validity.
+	NotAfter time.Time `json:"not_after,omitzero"`
 }
 
 // RevokedCert is a certificate refused on every listener.

@@ -17,11 +17,15 @@ const (
 	RoleOperator Role = "operator"
 	// RoleAuditor may read metadata and audit records but not key material.
 	RoleAuditor Role = "auditor"
+	// RoleClient is a KMIP client or device certificate: it has no rights
+	// on the admin API, and what it may do over KMIP is decided by the
+	// device it is bound to in the device registry.
+	RoleClient Role = "client"
 )
 
 // Roles returns every valid role, in a stable order.
 func Roles() []Role {
-	return []Role{RoleAdmin, RoleOperator, RoleAuditor}
+	return []Role{RoleAdmin, RoleOperator, RoleAuditor, RoleClient}
 }
 
 // ParseRole returns the Role named s, or an error listing the allowed roles.

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ func TestParseRole(t *testing.T) {
 		{name: "admin", in: "admin", want: RoleAdmin},
 		{name: "operator", in: "operator", want: RoleOperator},
 		{name: "auditor", in: "auditor", want: RoleAuditor},
+		{name: "client", in: "client", want: RoleClient},
 		{name: "unknown", in: "root", wantErr: true},
 		{name: "wrong case", in: "Admin", wantErr: true},
 		{name: "empty", in: "", wantErr: true},
@@ -43,6 +45,18 @@ func TestParseRole(t *testing.T) {
 	}
 }
 
+func TestRoles(t *testing.T) {
+	want := []Role{RoleAdmin, RoleOperator, RoleAuditor, RoleClient}
+	if got := Roles(); !slices.Equal(got, want) {
+		t.Fatalf("Roles() = %v, want %v", got, want)
+	}
+	for _, r := range want {
+		if !r.Valid() {
+			t.Errorf("%q.Valid() = false", r)
+		}
+	}
+}
+
 func TestRoleExtensionRoundTrip(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -52,6 +66,7 @@ func TestRoleExtensionRoundTrip(t *testing.T) {
 		{name: "admin without group", role: RoleAdmin},
 		{name: "operator with group", role: RoleOperator, group: "tape-lib_1.a"},
 		{name: "auditor", role: RoleAuditor},
+		{name: "client with group", role: RoleClient, group: "lib1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +114,7 @@ func TestRoleExtensionRejects(t *testing.T) {
 		{name: "version 2", der: seq(func(b *cryptobyte.Builder) { b.AddASN1Int64(2); utf8(b, "admin") })},
 		{name: "missing role", der: seq(func(b *cryptobyte.Builder) { b.AddASN1Int64(1) })},
 		{name: "unknown role", der: seq(func(b *cryptobyte.Builder) { b.AddASN1Int64(1); utf8(b, "root") })},
+		{name: "role in wrong case", der: seq(func(b *cryptobyte.Builder) { b.AddASN1Int64(1); utf8(b, "Client") })},
 		{name: "role as printable string", der: seq(func(b *cryptobyte.Builder) {
 			b.AddASN1Int64(1)
 			b.AddASN1(cbasn1.PrintableString, func(b *cryptobyte.Builder) { b.AddBytes([]byte("admin")) })
