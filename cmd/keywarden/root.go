@@ -28,7 +28,8 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %q)", err, cmd.CommandPath()+" --help")
 	})
-	root.AddCommand(newInitCommand(), newServeCommand(), newCertCommand(), newVersionCommand())
+	root.AddCommand(newInitCommand(), newServeCommand(), newCertCommand(), newVersionCommand(),
+		newStatusCommand(), newGroupCommand(), newDeviceCommand(), newPendingCommand(), newKeyCommand())
 	return root
 }
 

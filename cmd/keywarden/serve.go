@@ -39,6 +39,7 @@ requests get --shutdown-grace) and exits 0; a second signal exits at once.`,
 				return err
 			}
 			cfg.Logger = logger
+			cfg.Version, _ = buildVersion()
 			return serve(cmd.Context(), cmd, cfg)
 		},
 	}

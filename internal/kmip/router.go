@@ -206,7 +206,7 @@ func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem
 	}
 	op, ok := r.ops[it.Operation]
 	if !ok {
-		r.observe(it.Operation, "failure", 0)
+		r.observe(it.Operation, "failed", 0)
 		return failed(it, errOperationNotSupp)
 	}
 	if !permitted(b.principal, it.Operation) {
@@ -219,10 +219,10 @@ func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem
 	if err != nil {
 		ke := toKMIP(err)
 		r.log.Info("kmip: operation failed", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "reason", ttlv.EnumStr(ke.Reason), "err", err)
-		r.observe(it.Operation, "failure", time.Since(start))
+		r.observe(it.Operation, "failed", time.Since(start))
 		return failed(it, ke)
 	}
-	r.observe(it.Operation, "success", time.Since(start))
+	r.observe(it.Operation, "ok", time.Since(start))
 	return kmip.ResponseBatchItem{
 		Operation:         it.Operation,
 		UniqueBatchItemID: it.UniqueBatchItemID,

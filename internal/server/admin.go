@@ -20,22 +20,12 @@ const (
 	adminMaxHeaderBytes    = 16 << 10
 )
 
-// healthBody is the admin health check's answer.
-const healthBody = `{"status":"ok"}`
-
-// newAdminServer returns the admin HTTPS server. For now it serves only
-// GET /v1/health, which answers 200 {"status":"ok"} to any client holding a
-// certificate from the server's CA (the TLS handshake enforces mutual TLS).
-func newAdminServer(tlsConf *tls.Config, logger *slog.Logger) *http.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(healthBody))
-	})
+// newAdminServer returns the admin HTTPS server around the admin API
+// handler (internal/admin). The TLS handshake enforces mutual TLS; the
+// handler resolves the client certificate and applies its route table.
+func newAdminServer(tlsConf *tls.Config, handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		TLSConfig:         tlsConf.Clone(),
 		ReadHeaderTimeout: adminReadHeaderTimeout,
 		ReadTimeout:       adminReadTimeout,

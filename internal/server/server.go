@@ -15,11 +15,14 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/keywarden/keywarden/internal/admin"
 	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/pki"
@@ -53,6 +56,9 @@ type Config struct {
 	// ShutdownGrace bounds how long in-flight requests may run once
 	// shutdown begins; zero means DefaultShutdownGrace.
 	ShutdownGrace time.Duration
+	// Version is the version the admin API reports; empty means the
+	// module version of the binary.
+	Version string
 }
 
 // Server is a running (or ready to run) keywarden server.
@@ -62,8 +68,14 @@ type Server struct {
 	tls     *tls.Config
 	store   *store.Bolt
 	router  *kmip.Router
+	devices *devices.Registry
+	metrics *admin.Metrics
+	admin   *admin.Handler
 	closeMu sync.Once
 	closeEr error
+	// storeClosed and draining feed the readiness probe.
+	storeClosed atomic.Bool
+	draining    atomic.Bool
 
 	mu       sync.Mutex
 	started  bool
@@ -131,8 +143,73 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
-	s.router = kmip.NewRouter(km, logger)
+	reg, err := devices.New(context.Background(), devices.Options{Store: st, Barrier: b, Logger: logger, RoleRoots: tlsConf.ClientCAs})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	s.devices = reg
+	tlsConf.VerifyConnection = refuseRevoked(reg)
+	s.metrics, err = admin.NewMetrics(admin.MetricsOptions{
+		StorePath: st.Path(), Certs: admin.ServerCertFiles(cfg.DataDir),
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	s.admin, err = admin.New(admin.Config{
+		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
+		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
+		Listeners: s.listenerAddrs, Ready: s.ready,
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics))
 	return s, nil
+}
+
+// errRevokedCert fails the handshake of a revoked client certificate.
+var errRevokedCert = errors.New("server: client certificate revoked")
+
+// refuseRevoked returns the TLS hook that makes every listener (KMIP,
+// device, admin) refuse a revoked client certificate during the handshake.
+func refuseRevoked(reg *devices.Registry) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) > 0 && reg.IsRevoked(devices.Fingerprint(cs.PeerCertificates[0])) {
+			return errRevokedCert
+		}
+		return nil
+	}
+}
+
+// Devices returns the device registry: devices, groups, pending lists and
+// revoked certificates, and the identity of every client.
+func (s *Server) Devices() *devices.Registry { return s.devices }
+
+// Metrics returns the server's metrics, served on the admin listener's
+// /metrics.
+func (s *Server) Metrics() *admin.Metrics { return s.metrics }
+
+// listenerAddrs returns the bound addresses by listener name.
+func (s *Server) listenerAddrs() map[string]string {
+	kmipAddr, deviceAddr, adminAddr := s.Addrs()
+	return map[string]string{"kmip": kmipAddr, "device": deviceAddr, "admin": adminAddr}
+}
+
+// ready reports whether the server serves: listeners bound, not shutting
+// down, store open.
+func (s *Server) ready() error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	switch {
+	case !started:
+		return errors.New("server: listeners not bound")
+	case s.draining.Load():
+		return errors.New("server: shutting down")
+	case s.storeClosed.Load():
+		return errors.New("server: store closed")
+	}
+	return nil
 }
 
 // Start binds the three listeners and serves them in the background; it
@@ -178,13 +255,16 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.kmipLn, s.deviceLn, s.adminLn = kmipLn, deviceLn, adminLn
 	s.started = true
+	kmipLn = s.metrics.TrackListener("kmip", kmipLn)
+	deviceLn = s.metrics.TrackListener("device", deviceLn)
+	adminLn = s.metrics.TrackListener("admin", adminLn)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)
 	grace := s.cfg.ShutdownGrace
 	device := newDeviceHealth(tls.NewListener(deviceLn, s.tls), s.log.With("listener", "device"))
-	admin := newAdminServer(s.tls, s.log.With("listener", "admin"))
+	adminSrv := newAdminServer(s.tls, s.admin, s.log.With("listener", "admin"))
 	g.Go(func() error {
 		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
 			Logger:       s.log.With("listener", "kmip"),
@@ -201,9 +281,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return device.serve(gctx, grace) })
-	g.Go(func() error { return serveAdmin(gctx, admin, adminLn, grace, s.log.With("listener", "admin")) })
+	g.Go(func() error { return serveAdmin(gctx, adminSrv, adminLn, grace, s.log.With("listener", "admin")) })
 	go func() {
 		<-gctx.Done()
+		s.draining.Store(true)
 		s.log.Info("shutting down: draining listeners", "grace", grace)
 	}()
 	go func() {
@@ -284,6 +365,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // closeStore closes the store once.
 func (s *Server) closeStore() error {
 	s.closeMu.Do(func() {
+		s.storeClosed.Store(true)
 		if err := s.store.Close(); err != nil {
 			s.closeEr = fmt.Errorf("server: close store: %w", err)
 		}

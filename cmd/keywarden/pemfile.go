@@ -7,6 +7,7 @@ import (
 	"os"
 )
 
+// parseCertPEM parses data holding one PEM certificate.
 func parseCertPEM(data []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "CERTIFICATE" {
@@ -15,6 +16,7 @@ func parseCertPEM(data []byte) (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
+// parseCertFile reads the PEM certificate in path.
 func parseCertFile(path string) (*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -1,0 +1,240 @@
+// Package client is the Go client of keywarden's admin API: JSON over
+// HTTPS with a client certificate from the server's CA.
+//
+//	c, err := client.New(client.ConfigFromEnv())
+//	groups, err := c.Groups(ctx)
+//
+// Every method answers either its result or an error; an error the server
+// answered is a *Error carrying the HTTP status and the problem document's
+// title and detail.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvAddr       = "KEYWARDEN_ADDR"
+	EnvCACert     = "KEYWARDEN_CACERT"
+	EnvClientCert = "KEYWARDEN_CLIENT_CERT"
+	EnvClientKey  = "KEYWARDEN_CLIENT_KEY"
+)
+
+// DefaultTimeout bounds one request when Config.Timeout is zero.
+const DefaultTimeout = 60 * time.Second
+
+// maxResponse bounds the size of a response body the client reads.
+const maxResponse = 64 << 20
+
+// Config says how to reach a keywarden server.
+type Config struct {
+	// Addr is the admin listener: https://HOST:PORT (a bare HOST:PORT
+	// means https).
+	Addr string
+	// CACert is a PEM file of the CA that signed the server certificate
+	// (DIR/pki/ca.pem); empty trusts the system roots.
+	CACert string
+	// ClientCert and ClientKey are the PEM client certificate and its
+	// private key (e.g. DIR/pki/admin.pem and DIR/pki/admin-key.pem).
+	ClientCert, ClientKey string
+	// Timeout bounds each request; DefaultTimeout when zero.
+	Timeout time.Duration
+}
+
+// ConfigFromEnv returns the configuration in KEYWARDEN_ADDR,
+// KEYWARDEN_CACERT, KEYWARDEN_CLIENT_CERT and KEYWARDEN_CLIENT_KEY.
+func ConfigFromEnv() Config {
+	return Config{
+		Addr:       os.Getenv(EnvAddr),
+		CACert:     os.Getenv(EnvCACert),
+		ClientCert: os.Getenv(EnvClientCert),
+		ClientKey:  os.Getenv(EnvClientKey),
+	}
+}
+
+// Client calls a keywarden server's admin API. It is safe for concurrent
+// use.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// New returns a client for the server in cfg. It reads the certificate
+// files but does not connect yet.
+func New(cfg Config) (*Client, error) {
+	base, err := parseAddr(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ClientCert == "" || cfg.ClientKey == "" {
+		return nil, fmt.Errorf("client: a client certificate and its key are required (%s, %s)", EnvClientCert, EnvClientKey)
+	}
+	pair, err := tls.LoadX509KeyPair(cfg.ClientCert, cfg.ClientKey)
+	if err != nil {
+		return nil, fmt.Errorf("client: load client certificate %s: %w", cfg.ClientCert, err)
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	if cfg.CACert != "" {
+		pem, err := os.ReadFile(cfg.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("client: read CA certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client: no PEM certificate in %s", cfg.CACert)
+		}
+		tlsConf.RootCAs = pool
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tlsConf,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	return &Client{base: base, http: &http.Client{Transport: tr, Timeout: timeout}}, nil
+}
+
+// parseAddr checks an https://HOST:PORT address.
+func parseAddr(addr string) (*url.URL, error) {
+	if addr == "" {
+		return nil, fmt.Errorf("client: no server address (%s=https://HOST:PORT)", EnvAddr)
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "https://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("client: server address %q: %w", addr, err)
+	}
+	if u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("client: server address %q: want https://HOST:PORT", addr)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Error is an error answered by the server: the HTTP status and the
+// problem document (RFC 9457) it sent.
+type Error struct {
+	Status int    `json:"status"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+}
+
+// Error reads "TITLE (HTTP STATUS): DETAIL".
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s (HTTP %d)", e.Title, e.Status)
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// StatusOf returns the HTTP status of an *Error in err's chain, or 0.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// strictDecoding refuses response fields the client does not know; the
+// tests turn it on to catch drift between the server and these types.
+var strictDecoding = false
+
+// do sends a request with an optional JSON body and decodes a JSON answer
+// into out (when out is not nil). query may be nil.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	_, err := c.doHeader(ctx, method, path, query, in, out)
+	return err
+}
+
+func (c *Client) doHeader(ctx context.Context, method, path string, query url.Values, in, out any) (http.Header, error) {
+	// path is built from literal segments and seg-escaped values.
+	target := c.base.String() + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("client: encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("client: %s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		return nil, problem(resp, data)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return resp.Header, nil
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return resp.Header, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strictDecoding {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(out); err != nil {
+		return nil, fmt.Errorf("client: %s %s: decode answer: %w", method, path, err)
+	}
+	return resp.Header, nil
+}
+
+// problem turns an error answer into an *Error.
+func problem(resp *http.Response, body []byte) error {
+	e := &Error{}
+	if err := json.Unmarshal(body, e); err != nil || e.Title == "" {
+		e = &Error{Title: http.StatusText(resp.StatusCode)}
+		if text := strings.TrimSpace(string(body)); text != "" && len(text) <= 512 {
+			e.Detail = text
+		}
+	}
+	e.Status = resp.StatusCode
+	return e
+}
+
+// seg escapes one path segment.
+func seg(s string) string { return url.PathEscape(s) }

@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/keywarden/keywarden/internal/devices"
+	"github.com/keywarden/keywarden/internal/keys"
+)
+
+// ProblemContentType is the media type of every error body (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// problemTypePrefix starts every problem type URI; the rest is a short
+// stable slug such as "not-found".
+const problemTypePrefix = "urn:keywarden:problem:"
+
+// Problem is an RFC 9457 problem document, the body of every error answer.
+type Problem struct {
+	// Type identifies the kind of problem: urn:keywarden:problem:SLUG.
+	Type string `json:"type"`
+	// Title is the short, fixed summary of that kind.
+	Title string `json:"title"`
+	// Status repeats the HTTP status code.
+	Status int `json:"status"`
+	// Detail explains this occurrence; it never holds internal error text.
+	Detail string `json:"detail,omitempty"`
+}
+
+// detailFrom says what an error's Detail shows.
+type detailFrom int
+
+const (
+	// detailError shows err.Error(): devices' errors are written to be
+	// shown to administrators.
+	detailError detailFrom = iota
+	// detailSentinel shows only the sentinel's own message.
+	detailSentinel
+)
+
+// errorMapping maps one domain sentinel to its HTTP answer.
+type errorMapping struct {
+	err    error
+	status int
+	slug   string
+	title  string
+	detail detailFrom
+}
+
+// errorTable is the one place where domain errors become HTTP statuses.
+// The first entry whose sentinel matches (errors.Is) wins.
+var errorTable = []errorMapping{
+	{devices.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailError},
+	{devices.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
+	{devices.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
+	{devices.ErrGroupInUse, http.StatusConflict, "group-in-use", "Group in use", detailError},
+	{devices.ErrRevoked, http.StatusUnauthorized, "revoked", "Certificate revoked", detailError},
+	{devices.ErrPending, http.StatusForbidden, "pending", "Waiting for approval", detailError},
+	{devices.ErrRejected, http.StatusForbidden, "rejected", "Refused", detailError},
+	{devices.ErrDisabled, http.StatusForbidden, "disabled", "Disabled", detailError},
+	{devices.ErrUnauthorized, http.StatusForbidden, "forbidden", "Forbidden", detailError},
+
+	{keys.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailSentinel},
+	{keys.ErrWrongState, http.StatusConflict, "wrong-state", "Wrong state", detailSentinel},
+	{keys.ErrObjectArchived, http.StatusConflict, "archived", "Object archived", detailSentinel},
+	{keys.ErrConflict, http.StatusConflict, "conflict", "Concurrent update", detailSentinel},
+	{keys.ErrPermissionDenied, http.StatusForbidden, "forbidden", "Forbidden", detailSentinel},
+	{keys.ErrInvalidField, http.StatusBadRequest, "invalid", "Invalid value", detailSentinel},
+	{keys.ErrMissingData, http.StatusBadRequest, "invalid", "Invalid value", detailSentinel},
+	{keys.ErrNotSupported, http.StatusBadRequest, "not-supported", "Not supported", detailSentinel},
+	{keys.ErrCorrupted, http.StatusInternalServerError, "corrupted", "Stored record corrupted", detailSentinel},
+
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, "timeout", "Timeout", detailSentinel},
+	{context.Canceled, http.StatusServiceUnavailable, "canceled", "Canceled", detailSentinel},
+}
+
+// requestError is an error the API itself finds in a request (bad JSON,
+// a bad query parameter, a wrong role); its message is written to be shown.
+type requestError struct {
+	status int
+	slug   string
+	title  string
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+// badRequest returns a 400 requestError.
+func badRequest(format string, args ...any) error {
+	return &requestError{http.StatusBadRequest, "invalid", "Invalid value", fmt.Sprintf(format, args...)}
+}
+
+// forbidden returns a 403 requestError.
+func forbidden(format string, args ...any) error {
+	return &requestError{http.StatusForbidden, "forbidden", "Forbidden", fmt.Sprintf(format, args...)}
+}
+
+// unauthorized returns a 401 requestError.
+func unauthorized(format string, args ...any) error {
+	return &requestError{http.StatusUnauthorized, "unauthorized", "Unauthorized", fmt.Sprintf(format, args...)}
+}
+
+// notFound returns a 404 requestError.
+func notFound(format string, args ...any) error {
+	return &requestError{http.StatusNotFound, "not-found", "Not found", fmt.Sprintf(format, args...)}
+}
+
+// problemFor turns err into the problem the client sees. internal is true
+// when the cause is not one the client may see (it must be logged).
+func problemFor(err error) (p Problem, internal bool) {
+	var re *requestError
+	if errors.As(err, &re) {
+		return Problem{Type: problemTypePrefix + re.slug, Title: re.title, Status: re.status, Detail: re.msg}, false
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return Problem{
+			Type: problemTypePrefix + "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge,
+			Detail: fmt.Sprintf("the request body is larger than this route's limit of %d bytes", tooBig.Limit),
+		}, false
+	}
+	for _, m := range errorTable {
+		if !errors.Is(err, m.err) {
+			continue
+		}
+		detail := m.err.Error()
+		if m.detail == detailError {
+			detail = err.Error()
+		}
+		return Problem{Type: problemTypePrefix + m.slug, Title: m.title, Status: m.status, Detail: detail},
+			m.status >= http.StatusInternalServerError
+	}
+	return Problem{
+		Type: problemTypePrefix + "internal", Title: "Internal error", Status: http.StatusInternalServerError,
+		Detail: "the server could not complete the request; the cause is in its log",
+	}, true
+}
+
+// writeProblem writes p as the response.
+func writeProblem(w http.ResponseWriter, p Problem) {
+	body, err := json.Marshal(p)
+	if err != nil { // a Problem always encodes; keep the status regardless
+		body = []byte(`{"type":"` + problemTypePrefix + `internal","title":"Internal error","status":500}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ProblemContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(append(body, '\n'))
+}
