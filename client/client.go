@@ -196,6 +196,9 @@ func (c *Client) doHeader(ctx context.Context, method, path string, query url.Va
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if refusedCertificate(err) {
+			return nil, fmt.Errorf("client: %s %s: the server refused this client certificate (revoked, or not issued by its CA): %w", method, path, err)
+		}
 		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
@@ -238,3 +241,14 @@ func problem(resp *http.Response, body []byte) error {
 
 // seg escapes one path segment.
 func seg(s string) string { return url.PathEscape(s) }
+
+// refusedCertificate reports whether the server ended the TLS handshake
+// because of the client's certificate (alert bad_certificate, which the
+// server sends for a revoked or unknown certificate).
+func refusedCertificate(err error) bool {
+	var alert tls.AlertError
+	if errors.As(err, &alert) && alert == 42 {
+		return true
+	}
+	return strings.Contains(err.Error(), "remote error: tls: bad certificate")
+}
