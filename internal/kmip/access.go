@@ -24,6 +24,26 @@ type Resolver interface {
 	IsRevoked(fingerprint string) bool
 }
 
+// SerialResolver is a Resolver that also identifies a client by the serial
+// number of a KMIP Device credential.
+type SerialResolver interface {
+	ResolveSerial(ctx context.Context, cert *x509.Certificate, serial, remoteAddr string) (devices.Principal, error)
+}
+
+// deviceSerial returns the serial number of a request's Device
+// credential, if it has one.
+func deviceSerial(h kmip.RequestHeader) string {
+	if h.Authentication == nil {
+		return ""
+	}
+	for _, c := range append([]kmip.Credential{h.Authentication.Credential}, h.Authentication.AdditionalCredential...) {
+		if c.CredentialType == kmip.CredentialTypeDevice && c.CredentialValue.Device != nil {
+			return c.CredentialValue.Device.DeviceSerialNumber
+		}
+	}
+	return ""
+}
+
 // Metrics receives one observation per batch item.
 type Metrics interface {
 	ObserveRequest(protocol, operation, outcome string, d time.Duration)
@@ -46,6 +66,7 @@ const principalTTL = 2 * time.Second
 
 type cachedPrincipal struct {
 	fingerprint string
+	serial      string
 	p           devices.Principal
 	until       time.Time
 }
@@ -71,7 +92,7 @@ var (
 
 // principal resolves the peer, reusing a recent answer on the same
 // connection.
-func (r *Router) principal(ctx context.Context, peer Peer) (devices.Principal, error) {
+func (r *Router) principal(ctx context.Context, peer Peer, serial string) (devices.Principal, error) {
 	if r.resolver == nil {
 		return devices.Principal{Kind: devices.KindAdmin, Group: devices.DefaultGroup, AllGroups: true}, nil
 	}
@@ -86,10 +107,16 @@ func (r *Router) principal(ctx context.Context, peer Peer) (devices.Principal, e
 	r.cache.mu.Lock()
 	c, ok := r.cache.m[peer.ConnID]
 	r.cache.mu.Unlock()
-	if ok && c.fingerprint == fp && now.Before(c.until) {
+	if ok && c.fingerprint == fp && c.serial == serial && now.Before(c.until) {
 		return c.p, nil
 	}
-	p, err := r.resolver.Resolve(ctx, peer.Certificate, peer.RemoteAddr)
+	var p devices.Principal
+	var err error
+	if sr, isSR := r.resolver.(SerialResolver); isSR && serial != "" {
+		p, err = sr.ResolveSerial(ctx, peer.Certificate, serial, peer.RemoteAddr)
+	} else {
+		p, err = r.resolver.Resolve(ctx, peer.Certificate, peer.RemoteAddr)
+	}
 	switch {
 	case errors.Is(err, devices.ErrRevoked):
 		return p, errAuthRevoked
@@ -103,7 +130,7 @@ func (r *Router) principal(ctx context.Context, peer Peer) (devices.Principal, e
 	if len(r.cache.m) > 4096 {
 		clear(r.cache.m)
 	}
-	r.cache.m[peer.ConnID] = cachedPrincipal{fingerprint: fp, p: p, until: now.Add(principalTTL)}
+	r.cache.m[peer.ConnID] = cachedPrincipal{fingerprint: fp, serial: serial, p: p, until: now.Add(principalTTL)}
 	r.cache.mu.Unlock()
 	return p, nil
 }

@@ -164,7 +164,7 @@ func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *
 		ProtocolVersion: b.version,
 		TimeStamp:       time.Now().UTC().Truncate(time.Second),
 	}}
-	p, err := r.principal(ctx, peer)
+	p, err := r.principal(ctx, peer, deviceSerial(msg.Header))
 	if err != nil {
 		ke := toKMIP(err)
 		for _, it := range msg.BatchItem {
