@@ -116,24 +116,24 @@ func TestForDevice(t *testing.T) {
 	dk := dataKey(t)
 	for name, priv := range map[string]crypto.Signer{"RSA": rsaKey, "P-256": p256, "P-384": p384} {
 		t.Run(name, func(t *testing.T) {
-			ct, err := ForDevice(priv.Public(), dk, "req-1/WXY662")
+			ct, err := ForDevice(priv.Public(), dk, []byte("req-1/WXY662"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(ct, dk) {
 				t.Fatal("data key in clear")
 			}
-			got, err := OpenAsDevice(priv, ct, "req-1/WXY662")
+			got, err := OpenAsDevice(priv, ct, []byte("req-1/WXY662"))
 			if err != nil || !bytes.Equal(got, dk) {
 				t.Fatalf("open: %v", err)
 			}
-			if _, err := OpenAsDevice(priv, ct, "req-2/WXY662"); !errors.Is(err, ErrUnwrap) {
+			if _, err := OpenAsDevice(priv, ct, []byte("req-2/WXY662")); !errors.Is(err, ErrUnwrap) {
 				t.Fatalf("open under another context: %v", err)
 			}
 		})
 	}
-	ct, _ := ForDevice(p256.Public(), dk, "c")
-	if _, err := OpenAsDevice(other, ct, "c"); !errors.Is(err, ErrUnwrap) {
+	ct, _ := ForDevice(p256.Public(), dk, []byte("c"))
+	if _, err := OpenAsDevice(other, ct, []byte("c")); !errors.Is(err, ErrUnwrap) {
 		t.Fatalf("another device opened the key: %v", err)
 	}
 }
