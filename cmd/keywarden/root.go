@@ -30,6 +30,8 @@ func newRootCommand() *cobra.Command {
 	})
 	root.AddCommand(newInitCommand(), newServeCommand(), newCertCommand(), newVersionCommand(),
 		newStatusCommand(), newGroupCommand(), newDeviceCommand(), newPendingCommand(), newKeyCommand())
+	root.AddCommand(newUsageCommand())
+	root.AddCommand(newLabelCommand())
 	return root
 }
 

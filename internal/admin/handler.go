@@ -12,7 +12,9 @@ import (
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
+	"github.com/keywarden/keywarden/internal/usage"
 )
 
 // Config configures the admin API.
@@ -47,6 +49,10 @@ type Config struct {
 	Ready func() error
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Usage is the key-usage log behind /v1/usage; nil answers 404.
+	Usage *usage.Log
+	// Labels is the key label service behind /v1/labels; nil answers 503.
+	Labels *labels.Service
 }
 
 // Handler serves the admin API.

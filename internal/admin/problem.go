@@ -9,6 +9,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/labels"
 )
 
 // ProblemContentType is the media type of every error body (RFC 9457).
@@ -62,6 +63,11 @@ var errorTable = []errorMapping{
 	{devices.ErrRejected, http.StatusForbidden, "rejected", "Refused", detailError},
 	{devices.ErrDisabled, http.StatusForbidden, "disabled", "Disabled", detailError},
 	{devices.ErrUnauthorized, http.StatusForbidden, "forbidden", "Forbidden", detailError},
+
+	{labels.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailError},
+	{labels.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
+	{labels.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
+	{labels.ErrNoPrivateKey, http.StatusConflict, "no-private-key", "No private key", detailError},
 
 	{keys.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailSentinel},
 	{keys.ErrWrongState, http.StatusConflict, "wrong-state", "Wrong state", detailSentinel},

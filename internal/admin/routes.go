@@ -86,6 +86,16 @@ var routeTable = []route{
 	{"GET", "/v1/certs", "cert.list", everyone, noBody, read, (*Handler).listRevoked},
 	{"POST", "/v1/certs/revoke", "cert.revoke", adminOnly, pemBody, write, (*Handler).revokeCert},
 	{"POST", "/v1/certs/issue", "cert.issue", adminOnly, smallBody, write, (*Handler).issueCert},
+
+	{"GET", "/v1/labels", "label.list", everyone, noBody, scan, (*Handler).listLabels},
+	{"POST", "/v1/labels", "label.create", adminOnly, smallBody, write, (*Handler).createLabel},
+	{"POST", "/v1/labels/import", "label.import", adminOnly, pemBody, write, (*Handler).importLabel},
+	{"GET", "/v1/labels/{name}", "label.show", everyone, noBody, read, (*Handler).showLabel},
+	{"GET", "/v1/labels/{name}/cert", "label.cert", everyone, noBody, read, (*Handler).labelCert},
+
+	{"GET", "/v1/usage", "usage.list", everyone, noBody, scan, (*Handler).listUsage},
+	{"GET", "/v1/usage/export", "usage.export", everyone, noBody, scan, (*Handler).exportUsage},
+	{"POST", "/v1/usage/import", "usage.import", adminOnly, importBody, scan, (*Handler).importUsage},
 }
 
 // allows reports whether a principal of kind may call a route with roles.

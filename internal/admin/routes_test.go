@@ -76,6 +76,22 @@ var routeCases = map[string]routeCase{
 	"POST /v1/certs/issue": {adminOnly, "/v1/certs/issue", func(c string) any {
 		return map[string]any{"name": "matrix-" + c, "role": "auditor"}
 	}},
+
+	"GET /v1/labels": {readers, "/v1/labels", noBody},
+	"POST /v1/labels": {adminOnly, "/v1/labels", func(c string) any {
+		return map[string]any{"name": "matrix-" + c, "bits": 1024}
+	}},
+	"POST /v1/labels/import": {adminOnly, "/v1/labels/import", func(c string) any {
+		return map[string]any{"name": "matrix-" + c, "cert_pem": "not a certificate"}
+	}},
+	"GET /v1/labels/{name}":      {readers, "/v1/labels/nosuch", noBody},
+	"GET /v1/labels/{name}/cert": {readers, "/v1/labels/nosuch/cert", noBody},
+
+	"GET /v1/usage":        {readers, "/v1/usage?volser=NOSUCH", noBody},
+	"GET /v1/usage/export": {readers, "/v1/usage/export?volser=NOSUCH", noBody},
+	"POST /v1/usage/import": {adminOnly, "/v1/usage/import", func(string) any {
+		return "<KeyUsageEvents></KeyUsageEvents>"
+	}},
 }
 
 func TestRouteTableCoversTheBrief(t *testing.T) {

@@ -25,8 +25,10 @@ import (
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip"
+	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/store"
+	"github.com/keywarden/keywarden/internal/usage"
 )
 
 // Default listener addresses and shutdown grace period.
@@ -71,6 +73,8 @@ type Server struct {
 	devices *devices.Registry
 	metrics *admin.Metrics
 	admin   *admin.Handler
+	usage   *usage.Log
+	labels  *labels.Service
 	closeMu sync.Once
 	closeEr error
 	// storeClosed and draining feed the readiness probe.
@@ -155,10 +159,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	s.usage, err = usage.New(context.Background(), st, b, logger)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	s.labels = labels.New(km, pki.NewLabelSigner(cfg.DataDir, mk), logger.With("component", "labels"))
 	s.admin, err = admin.New(admin.Config{
 		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
 		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
 		Listeners: s.listenerAddrs, Ready: s.ready,
+		Usage:  s.usage,
+		Labels: s.labels,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -188,6 +199,14 @@ func (s *Server) Devices() *devices.Registry { return s.devices }
 // Metrics returns the server's metrics, served on the admin listener's
 // /metrics.
 func (s *Server) Metrics() *admin.Metrics { return s.metrics }
+
+// Usage returns the key-usage log: served and refused keys, by volume,
+// alias and drive.
+func (s *Server) Usage() *usage.Log { return s.usage }
+
+// Labels returns the key label service: the RSA key pairs that wrap 3592
+// data keys.
+func (s *Server) Labels() *labels.Service { return s.labels }
 
 // listenerAddrs returns the bound addresses by listener name.
 func (s *Server) listenerAddrs() map[string]string {
