@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/keywarden/keywarden/internal/device/codec"
 	"io"
 	"net"
 	"net/http"
@@ -216,19 +217,28 @@ func health(t *testing.T, addr string, conf *tls.Config) (int, string, error) {
 	return resp.StatusCode, string(body), err
 }
 
-func devicePing(t *testing.T, addr string, conf *tls.Config) (string, error) {
+// deviceProbe sends one device-protocol request as conf and returns the
+// decoded answer.
+func deviceProbe(t *testing.T, addr string, conf *tls.Config) (codec.Message, error) {
 	t.Helper()
 	conn, err := tls.Dial("tcp", addr, conf)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "PING\n"); err != nil {
-		return "", err
+	req, err := codec.Encode(codec.WriteKeyRequest{RequestID: codec.RequestID{1}, DriveSerial: "000007888422", WWN: "500507630240FBCC", Volser: "WXY662"})
+	if err != nil {
+		return nil, err
 	}
-	b, err := io.ReadAll(conn)
-	return string(b), err
+	if _, err := conn.Write(req); err != nil {
+		return nil, err
+	}
+	raw, err := codec.ReadMessage(conn, 0)
+	if err != nil {
+		return nil, err
+	}
+	return codec.Decode(raw)
 }
 
 func TestInitCommand(t *testing.T) {
@@ -303,9 +313,15 @@ func TestServe(t *testing.T) {
 			t.Fatalf("health without a client certificate answered %d", status)
 		}
 	})
-	t.Run("device probe", func(t *testing.T) {
-		if got, err := devicePing(t, srv.addrs["device"], admin); got != "PONG\n" {
-			t.Fatalf("device answered %q (%v)", got, err)
+	t.Run("device protocol answers", func(t *testing.T) {
+		// The administrator is not a drive: a well-formed request is refused
+		// with a protocol error frame, not a dropped connection.
+		m, err := deviceProbe(t, srv.addrs["device"], admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := m.(codec.Error); !ok || e.Status != codec.StatusRefused {
+			t.Fatalf("device answered %#v", m)
 		}
 	})
 	t.Run("cert issue while serving", func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/admin"
 	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/device"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip"
@@ -75,6 +76,7 @@ type Server struct {
 	admin   *admin.Handler
 	usage   *usage.Log
 	labels  *labels.Service
+	device  *device.Server
 	closeMu sync.Once
 	closeEr error
 	// storeClosed and draining feed the readiness probe.
@@ -164,6 +166,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.labels = labels.New(km, pki.NewLabelSigner(cfg.DataDir, mk), logger.With("component", "labels"))
+	s.device, err = device.New(device.Options{
+		Registry: reg, Labels: s.labels, Usage: s.usage, Store: st, Sealer: b,
+		Logger: logger.With("listener", "device"),
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
 	s.admin, err = admin.New(admin.Config{
 		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
 		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
@@ -282,7 +291,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)
 	grace := s.cfg.ShutdownGrace
-	device := newDeviceHealth(tls.NewListener(deviceLn, s.tls), s.log.With("listener", "device"))
+	deviceTLS := tls.NewListener(deviceLn, s.tls)
 	adminSrv := newAdminServer(s.tls, s.admin, s.log.With("listener", "admin"))
 	g.Go(func() error {
 		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
@@ -299,7 +308,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		return nil
 	})
-	g.Go(func() error { return device.serve(gctx, grace) })
+	g.Go(func() error { return s.device.Serve(gctx, deviceTLS, grace) })
 	g.Go(func() error { return serveAdmin(gctx, adminSrv, adminLn, grace, s.log.With("listener", "admin")) })
 	go func() {
 		<-gctx.Done()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/device/codec"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
 	"github.com/keywarden/keywarden/internal/testenv"
@@ -53,19 +54,18 @@ func deviceDial(t *testing.T, addr string, conf *tls.Config) (*tls.Conn, error) 
 	return conn.(*tls.Conn), nil
 }
 
-// deviceProbe sends line and returns the answer up to EOF.
-func deviceProbe(t *testing.T, addr string, conf *tls.Config, line string) (string, error) {
+// probeID is the request id of probeFrame.
+var probeID = codec.RequestID{0x70, 0x72, 0x6f, 0x62, 0x65}
+
+// probeFrame is a device-protocol write request for a drive the server
+// does not know: it is always answered with an Error.
+func probeFrame(t *testing.T) []byte {
 	t.Helper()
-	conn, err := deviceDial(t, addr, conf)
+	b, err := codec.Encode(codec.WriteKeyRequest{RequestID: probeID, DriveSerial: "PROBE0001", WWN: "0000000000000001", Volser: "PRB001"})
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, line); err != nil {
-		return "", err
-	}
-	answer, err := io.ReadAll(conn)
-	return string(answer), err
+	return b
 }
 
 func TestHealthChecks(t *testing.T) {
@@ -123,38 +123,57 @@ func TestHealthChecks(t *testing.T) {
 		}
 	})
 
-	t.Run("device probe", func(t *testing.T) {
+	t.Run("device listener", func(t *testing.T) {
+		junk := strings.Repeat("P", 200) + "\n"
 		tests := []struct {
 			name    string
 			conf    *tls.Config
-			line    string
-			want    string
+			send    string
+			answer  bool // a device-protocol frame is expected
 			wantErr bool
 		}{
-			{name: "ping", conf: env.AdminTLS, line: "PING\n", want: "PONG\n"},
-			{name: "ping from issued client", conf: auditor, line: "PING\n", want: "PONG\n"},
-			{name: "other line closes silently", conf: env.AdminTLS, line: "HELLO\n", want: ""},
-			{name: "overlong line closes silently", conf: env.AdminTLS, line: strings.Repeat("P", 200) + "\n", want: ""},
-			{name: "foreign CA refused", conf: foreign, line: "PING\n", wantErr: true},
-			{name: "no client certificate refused", conf: noCert, line: "PING\n", wantErr: true},
+			{name: "request answered", conf: env.AdminTLS, send: string(probeFrame(t)), answer: true},
+			{name: "request from issued client answered", conf: auditor, send: string(probeFrame(t)), answer: true},
+			{name: "bad magic closes silently", conf: env.AdminTLS, send: junk},
+			{name: "foreign CA refused", conf: foreign, send: string(probeFrame(t)), wantErr: true},
+			{name: "no client certificate refused", conf: noCert, send: string(probeFrame(t)), wantErr: true},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, err := deviceProbe(t, env.DeviceAddr, tt.conf, tt.line)
-				if tt.wantErr {
-					if err == nil && got != "" {
-						t.Fatalf("refused client got %q", got)
+				conn, err := deviceDial(t, env.DeviceAddr, tt.conf)
+				if err == nil {
+					defer conn.Close()
+					_, err = io.WriteString(conn, tt.send)
+				}
+				var got []byte
+				if err == nil {
+					if tt.answer {
+						got, err = codec.ReadMessage(conn, 0)
+					} else {
+						got, err = io.ReadAll(conn)
 					}
+				}
+				if tt.wantErr {
 					if err == nil {
-						t.Fatal("refused client saw a clean close instead of a TLS error")
+						t.Fatalf("refused client got %q", got)
 					}
 					return
 				}
-				if err != nil && got == "" && tt.want != "" {
+				if err != nil {
 					t.Fatal(err)
 				}
-				if got != tt.want {
-					t.Fatalf("answer %q, want %q", got, tt.want)
+				if !tt.answer {
+					if len(got) != 0 {
+						t.Fatalf("answer %q to a refused frame", got)
+					}
+					return
+				}
+				msg, err := codec.Decode(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e, ok := msg.(codec.Error); !ok || e.RequestID != probeID {
+					t.Fatalf("answer %#v, want an Error for the request", msg)
 				}
 			})
 		}
@@ -207,12 +226,18 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := io.WriteString(conn, "PING\n"); err != nil {
+	if _, err := conn.Write(probeFrame(t)); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := io.ReadAll(conn)
-	if string(answer) != "PONG\n" {
-		t.Fatalf("in-flight probe answered %q (%v) during the drain", answer, err)
+	answer, err := codec.ReadMessage(conn, 0)
+	if err != nil {
+		t.Fatalf("in-flight request not answered during the drain: %v", err)
+	}
+	if _, err := codec.Decode(answer); err != nil {
+		t.Fatalf("in-flight request answered %q: %v", answer, err)
+	}
+	if rest, err := io.ReadAll(conn); len(rest) != 0 || err != nil {
+		t.Fatalf("connection not closed after the drained answer: %q %v", rest, err)
 	}
 	select {
 	case err := <-shutdown:
