@@ -70,6 +70,7 @@ func ConfigFromEnv() Config {
 type Client struct {
 	base *url.URL
 	http *http.Client
+	tls  *tls.Config
 }
 
 // New returns a client for the server in cfg. It reads the certificate
@@ -109,7 +110,7 @@ func New(cfg Config) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
-	return &Client{base: base, http: &http.Client{Transport: tr, Timeout: timeout}}, nil
+	return &Client{base: base, http: &http.Client{Transport: tr, Timeout: timeout}, tls: tlsConf}, nil
 }
 
 // parseAddr checks an https://HOST:PORT address.
@@ -196,8 +197,8 @@ func (c *Client) doHeader(ctx context.Context, method, path string, query url.Va
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if refusedCertificate(err) {
-			return nil, fmt.Errorf("client: %s %s: the server refused this client certificate (revoked, or not issued by its CA): %w", method, path, err)
+		if refusedCertificate(err) || c.certificateRefused(ctx) {
+			return nil, fmt.Errorf("client: %s %s: the server ended the TLS handshake: this client certificate is probably revoked or not issued by its CA: %w", method, path, err)
 		}
 		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
@@ -242,13 +243,36 @@ func problem(resp *http.Response, body []byte) error {
 // seg escapes one path segment.
 func seg(s string) string { return url.PathEscape(s) }
 
-// refusedCertificate reports whether the server ended the TLS handshake
-// because of the client's certificate (alert bad_certificate, which the
-// server sends for a revoked or unknown certificate).
+// certificateRefused tells, after a failed request, whether the server
+// refuses this client's certificate: in TLS 1.3 the client completes its
+// side of the handshake before the server checks the certificate, so the
+// server's alert can surface as a reset or a broken pipe. It opens one
+// diagnostic connection and waits briefly for an alert.
+func (c *Client) certificateRefused(ctx context.Context) bool {
+	d := tls.Dialer{Config: c.tls}
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(dctx, "tcp", c.base.Host)
+	if err != nil {
+		return refusedCertificate(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	return err != nil && refusedCertificate(err)
+}
+
+// refusedCertificate reports whether the server ended the connection
+// during the TLS handshake, which it does for a revoked or unknown client
+// certificate (alert bad_certificate). In TLS 1.3 the client finishes its
+// side of the handshake first, so the alert may surface only as the HTTP/2
+// connection failing to start.
 func refusedCertificate(err error) bool {
 	var alert tls.AlertError
 	if errors.As(err, &alert) && alert == 42 {
 		return true
 	}
-	return strings.Contains(err.Error(), "remote error: tls: bad certificate")
+	msg := err.Error()
+	return strings.Contains(msg, "remote error: tls: bad certificate") ||
+		strings.Contains(msg, "http2: client conn could not be established")
 }

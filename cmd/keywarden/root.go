@@ -32,6 +32,7 @@ func newRootCommand() *cobra.Command {
 		newStatusCommand(), newGroupCommand(), newDeviceCommand(), newPendingCommand(), newKeyCommand())
 	root.AddCommand(newUsageCommand())
 	root.AddCommand(newLabelCommand())
+	root.AddCommand(newKeyGroupCommand())
 	root.AddCommand(newSimCommand())
 	return root
 }

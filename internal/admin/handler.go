@@ -11,6 +11,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/devices"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
@@ -53,6 +54,9 @@ type Config struct {
 	Usage *usage.Log
 	// Labels is the key label service behind /v1/labels; nil answers 503.
 	Labels *labels.Service
+	// KeyGroups is the LTO key group service behind /v1/keygroups; nil
+	// answers 503.
+	KeyGroups *keygroups.Service
 }
 
 // Handler serves the admin API.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/keywarden/keywarden/internal/devices"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/labels"
 )
@@ -68,6 +69,9 @@ var errorTable = []errorMapping{
 	{labels.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
 	{labels.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
 	{labels.ErrNoPrivateKey, http.StatusConflict, "no-private-key", "No private key", detailError},
+	{keygroups.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailError},
+	{keygroups.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
+	{keygroups.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
 
 	{keys.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailSentinel},
 	{keys.ErrWrongState, http.StatusConflict, "wrong-state", "Wrong state", detailSentinel},

@@ -93,6 +93,10 @@ var routeTable = []route{
 	{"GET", "/v1/labels/{name}", "label.show", everyone, noBody, read, (*Handler).showLabel},
 	{"GET", "/v1/labels/{name}/cert", "label.cert", everyone, noBody, read, (*Handler).labelCert},
 
+	{"GET", "/v1/keygroups", "keygroup.list", everyone, noBody, scan, (*Handler).listKeyGroups},
+	{"POST", "/v1/keygroups", "keygroup.create", adminOnly, recordBody, scan, (*Handler).createKeyGroup},
+	{"GET", "/v1/keygroups/{name}", "keygroup.show", everyone, noBody, read, (*Handler).showKeyGroup},
+
 	{"GET", "/v1/usage", "usage.list", everyone, noBody, scan, (*Handler).listUsage},
 	{"GET", "/v1/usage/export", "usage.export", everyone, noBody, scan, (*Handler).exportUsage},
 	{"POST", "/v1/usage/import", "usage.import", adminOnly, importBody, scan, (*Handler).importUsage},

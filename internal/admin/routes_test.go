@@ -87,6 +87,12 @@ var routeCases = map[string]routeCase{
 	"GET /v1/labels/{name}":      {readers, "/v1/labels/nosuch", noBody},
 	"GET /v1/labels/{name}/cert": {readers, "/v1/labels/nosuch/cert", noBody},
 
+	"GET /v1/keygroups": {readers, "/v1/keygroups", noBody},
+	"POST /v1/keygroups": {adminOnly, "/v1/keygroups", func(c string) any {
+		return map[string]any{"name": "kg-" + c, "aliases": "kg" + c + "1"}
+	}},
+	"GET /v1/keygroups/{name}": {readers, "/v1/keygroups/nosuch", noBody},
+
 	"GET /v1/usage":        {readers, "/v1/usage?volser=NOSUCH", noBody},
 	"GET /v1/usage/export": {readers, "/v1/usage/export?volser=NOSUCH", noBody},
 	"POST /v1/usage/import": {adminOnly, "/v1/usage/import", func(string) any {

@@ -49,6 +49,10 @@ func (s *Server) serveRequest(ctx context.Context, p *peer, msg codec.Message, d
 		res, err = s.readKey(ctx, p, d, m)
 	case codec.RekeyRequest:
 		res, err = s.rekey(ctx, d, m)
+	case codec.LTOWriteRequest:
+		res, err = s.ltoWrite(ctx, p, d, m)
+	case codec.LTOReadRequest:
+		res, err = s.ltoRead(ctx, p, d, m)
 	case codec.DiskKeyCreateRequest:
 		res, err = s.diskCreate(ctx, p, d, m)
 	case codec.DiskUnlockRequest:

@@ -1,10 +1,11 @@
 // Package device serves the keywarden device protocol (docs/device-protocol.md)
 // on the device listener: tape drives and disk arrays ask for data keys over
 // TLS with client certificates, in frames of package codec. The package
-// identifies the device behind each certificate, serves 3592 write, read and
-// rekey and DS8000 disk key create and unlock, records every key served (and,
-// best effort, refused) in the key-usage log, and answers a retried request
-// id with the response it already gave, byte for byte.
+// identifies the device behind each certificate, serves 3592 write, read
+// and rekey, LTO write and read, and DS8000 disk key create and unlock,
+// records every key served (and, best effort, refused) in the key-usage
+// log, and answers a retried request id with the response it already gave,
+// byte for byte.
 package device
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keywarden/keywarden/internal/devices"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage"
@@ -44,6 +46,9 @@ type Options struct {
 	Registry *devices.Registry
 	Labels   *labels.Service
 	Usage    *usage.Log
+	// KeyGroups serves LTO keys; when nil, LTO requests are refused as
+	// not supported.
+	KeyGroups *keygroups.Service
 	// Store and Sealer keep the replay entries (bucket "devreplay"),
 	// written in the same command as the usage record.
 	Store  store.Store

@@ -6,6 +6,7 @@ import (
 	"github.com/keywarden/keywarden/internal/device/codec"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/eedk"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/labels"
 )
 
@@ -68,6 +69,10 @@ var statusTable = []statusEntry{
 	{labels.ErrInvalid, codec.StatusNotFound, "key label not found"},
 	{labels.ErrNoPrivateKey, codec.StatusWrongState, "key label has no private key"},
 	{eedk.ErrInvalid, codec.StatusBadRequest, "invalid key parameter"},
+	{ErrNoKeyGroup, codec.StatusNotFound, "no key group configured"},
+	{keygroups.ErrNotFound, codec.StatusNotFound, "LTO key not found"},
+	{keygroups.ErrInvalid, codec.StatusNotFound, "LTO key not found"},
+	{keygroups.ErrUnavailable, codec.StatusWrongState, "LTO key destroyed or not active"},
 }
 
 // statusOf returns the wire status and fixed message for err; anything

@@ -1,6 +1,8 @@
 // Package keygroups holds LTO key groups: sets of pre-generated AES-256
 // keys named by alias, as EKM's and ISKLM's symmetricKeySet describes them
-// (for example des01-1f: the 31 aliases des01 … des1f).
+// (for example des01-1f: the 31 aliases des01 … des1f). Service creates a
+// group's keys as KMIP Symmetric Keys through keys.Manager and serves them
+// to LTO drives by alias or in round robin.
 package keygroups
 
 import (

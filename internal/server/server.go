@@ -24,6 +24,7 @@ import (
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/device"
 	"github.com/keywarden/keywarden/internal/devices"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/labels"
@@ -76,6 +77,8 @@ type Server struct {
 	admin   *admin.Handler
 	usage   *usage.Log
 	labels  *labels.Service
+	kgroups *keygroups.Service
+	keys    *keys.Manager
 	device  *device.Server
 	closeMu sync.Once
 	closeEr error
@@ -166,8 +169,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.labels = labels.New(km, pki.NewLabelSigner(cfg.DataDir, mk), logger.With("component", "labels"))
+	s.keys = km
+	s.kgroups = keygroups.New(km, logger.With("component", "keygroups"))
 	s.device, err = device.New(device.Options{
-		Registry: reg, Labels: s.labels, Usage: s.usage, Store: st, Sealer: b,
+		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
 	})
 	if err != nil {
@@ -177,8 +182,9 @@ func New(cfg Config) (*Server, error) {
 		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
 		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
 		Listeners: s.listenerAddrs, Ready: s.ready,
-		Usage:  s.usage,
-		Labels: s.labels,
+		Usage:     s.usage,
+		Labels:    s.labels,
+		KeyGroups: s.kgroups,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -216,6 +222,13 @@ func (s *Server) Usage() *usage.Log { return s.usage }
 // Labels returns the key label service: the RSA key pairs that wrap 3592
 // data keys.
 func (s *Server) Labels() *labels.Service { return s.labels }
+
+// KeyGroups returns the LTO key group service: pre-generated AES-256 keys
+// by alias.
+func (s *Server) KeyGroups() *keygroups.Service { return s.kgroups }
+
+// Keys returns the lifecycle core that every front end calls.
+func (s *Server) Keys() *keys.Manager { return s.keys }
 
 // listenerAddrs returns the bound addresses by listener name.
 func (s *Server) listenerAddrs() map[string]string {
