@@ -45,6 +45,7 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if err := r.m.MarkServed(ctx, o); err != nil {
 		return nil, err
 	}
+	r.recordUsage(ctx, b, kmip.OperationGet, o)
 	return &payloads.GetResponsePayload{ObjectType: o.Type, UniqueIdentifier: o.ID, Object: value}, nil
 }
 

@@ -17,6 +17,7 @@ func (r *Router) create(ctx context.Context, b *batch, p kmip.OperationPayload) 
 	if err != nil {
 		return nil, err
 	}
+	r.recordUsage(ctx, b, kmip.OperationCreate, o)
 	b.placeholder = o.ID
 	return &payloads.CreateResponsePayload{ObjectType: o.Type, UniqueIdentifier: o.ID}, nil
 }
@@ -56,6 +57,7 @@ func (r *Router) register(ctx context.Context, b *batch, p kmip.OperationPayload
 	if err != nil {
 		return nil, err
 	}
+	r.recordUsage(ctx, b, kmip.OperationRegister, o)
 	b.placeholder = o.ID
 	return &payloads.RegisterResponsePayload{UniqueIdentifier: o.ID}, nil
 }

@@ -32,6 +32,7 @@ type Router struct {
 	ops      map[kmip.Operation]opFunc
 	resolver Resolver
 	metrics  Metrics
+	usage    UsageRecorder
 	cache    principals
 }
 
