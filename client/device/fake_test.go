@@ -223,22 +223,35 @@ func (f *fakeServer) respond(m codec.Message, pub crypto.PublicKey) codec.Messag
 		}
 		return codec.WrappedKey{Algorithm: alg, Ciphertext: ct}, err
 	}
+	// newPair draws a data key and wraps it under the fake label key as
+	// EEDKs named label1 and label2.
+	newPair := func(label1, label2 string) ([]byte, [2]codec.EEDK, error) {
+		dk := make([]byte, eedk.DataKeySize)
+		if _, err := rand.Read(dk); err != nil {
+			return nil, [2]codec.EEDK{}, err
+		}
+		e, err := f.pair(dk, label1, label2)
+		return dk, e, err
+	}
+	// open unwraps the data key from an EEDK made by the fake.
+	open := func(e codec.EEDK) ([]byte, codec.Message) {
+		dk, err := eedk.Unwrap(f.pki.labelKey, eedk.EEDK{Encoding: eedk.ByLabel, Ref: string(e.KeyRef),
+			Hash: crypto.SHA256, Wrapped: e.Data})
+		if errors.Is(err, eedk.ErrUnwrap) {
+			return nil, fail(codec.StatusWrongState)
+		} else if err != nil {
+			return nil, fail(codec.StatusInternal)
+		}
+		return dk, nil
+	}
 	switch req := m.(type) {
 	case codec.WriteKeyRequest:
 		if req.DriveSerial == "UNKNOWN" {
 			return fail(codec.StatusUnknownDevice)
 		}
-		dk := make([]byte, eedk.DataKeySize)
-		if _, err := rand.Read(dk); err != nil {
+		dk, e, err := newPair("L20", "L21")
+		if err != nil {
 			return fail(codec.StatusInternal)
-		}
-		var e [2]codec.EEDK
-		for i, label := range []string{"L20", "L21"} {
-			w, err := eedk.Wrap(&f.pki.labelKey.PublicKey, label, eedk.ByLabel, crypto.SHA256, dk)
-			if err != nil {
-				return fail(codec.StatusInternal)
-			}
-			e[i] = codec.EEDK{Encoding: codec.EncodingLabel, KeyRef: []byte(label), Data: w.Wrapped}
 		}
 		k, err := wrap(codec.TypeWriteKeyResponse, dk)
 		if err != nil {
@@ -246,18 +259,48 @@ func (f *fakeServer) respond(m codec.Message, pub crypto.PublicKey) codec.Messag
 		}
 		return codec.WriteKeyResponse{RequestID: id, EEDK1: e[0], EEDK2: e[1], Key: k}
 	case codec.ReadKeyRequest:
-		dk, err := eedk.Unwrap(f.pki.labelKey, eedk.EEDK{Encoding: eedk.ByLabel, Ref: string(req.EEDK1.KeyRef),
-			Hash: crypto.SHA256, Wrapped: req.EEDK1.Data})
-		if errors.Is(err, eedk.ErrUnwrap) {
-			return fail(codec.StatusWrongState)
-		} else if err != nil {
-			return fail(codec.StatusInternal)
+		dk, refusal := open(req.EEDK1)
+		if refusal != nil {
+			return refusal
 		}
 		k, err := wrap(codec.TypeReadKeyResponse, dk)
 		if err != nil {
 			return fail(codec.StatusInternal)
 		}
 		return codec.ReadKeyResponse{RequestID: id, Key: k}
+	case codec.RekeyRequest:
+		dk, refusal := open(req.EEDK1)
+		if refusal != nil {
+			return refusal
+		}
+		e, err := f.pair(dk, req.Label1, req.Label2)
+		if err != nil {
+			return fail(codec.StatusInternal)
+		}
+		return codec.RekeyResponse{RequestID: id, EEDK1: e[0], EEDK2: e[1]}
+	case codec.DiskKeyCreateRequest:
+		if req.ArraySerial == "UNKNOWN" {
+			return fail(codec.StatusUnknownDevice)
+		}
+		uk, e, err := newPair("D20", "D21")
+		if err != nil {
+			return fail(codec.StatusInternal)
+		}
+		k, err := wrap(codec.TypeDiskKeyCreateResponse, uk)
+		if err != nil {
+			return fail(codec.StatusInternal)
+		}
+		return codec.DiskKeyCreateResponse{RequestID: id, EEDK1: e[0], EEDK2: e[1], Key: k}
+	case codec.DiskUnlockRequest:
+		uk, refusal := open(req.EEDK1)
+		if refusal != nil {
+			return refusal
+		}
+		k, err := wrap(codec.TypeDiskUnlockResponse, uk)
+		if err != nil {
+			return fail(codec.StatusInternal)
+		}
+		return codec.DiskUnlockResponse{RequestID: id, Key: k}
 	case codec.LTOWriteRequest:
 		k, err := wrap(codec.TypeLTOWriteResponse, ltoKey)
 		if err != nil {
@@ -275,6 +318,20 @@ func (f *fakeServer) respond(m codec.Message, pub crypto.PublicKey) codec.Messag
 		return codec.LTOReadResponse{RequestID: id, Key: k}
 	}
 	return fail(codec.StatusBadRequest)
+}
+
+// pair wraps dk under the fake label key as two EEDKs named label1 and
+// label2.
+func (f *fakeServer) pair(dk []byte, label1, label2 string) ([2]codec.EEDK, error) {
+	var e [2]codec.EEDK
+	for i, label := range []string{label1, label2} {
+		w, err := eedk.Wrap(&f.pki.labelKey.PublicKey, label, eedk.ByLabel, crypto.SHA256, dk)
+		if err != nil {
+			return e, err
+		}
+		e[i] = codec.EEDK{Encoding: codec.EncodingLabel, KeyRef: []byte(label), Data: w.Wrapped}
+	}
+	return e, nil
 }
 
 // ltoKey is the one key of the fake server's LTO key group.
