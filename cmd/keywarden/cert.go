@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -83,9 +81,8 @@ the certificate over the admin API (administrators only).`,
 				if err != nil {
 					return fmt.Errorf("cert issue: read %s: %w", certPath, err)
 				}
-				sum := sha256.Sum256(cert.Raw)
 				return printJSON(cmd.OutOrStdout(), issuedFiles{
-					Name: name, Role: string(r2), Fingerprint: hex.EncodeToString(sum[:]), NotAfter: cert.NotAfter.UTC(),
+					Name: name, Role: string(r2), Fingerprint: pki.Fingerprint(cert), NotAfter: cert.NotAfter.UTC(),
 					CertificateFile: certPath, KeyFile: keyPath,
 				})
 			}

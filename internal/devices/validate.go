@@ -9,6 +9,8 @@ import (
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
+
+	"github.com/keywarden/keywarden/internal/pki"
 )
 
 // Limits on the values of a device or group.
@@ -95,10 +97,7 @@ func isLetter(c rune) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 
 // Fingerprint returns the fingerprint of a certificate: the lowercase hex
 // SHA-256 of its DER encoding.
-func Fingerprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
-	return hex.EncodeToString(sum[:])
-}
+func Fingerprint(cert *x509.Certificate) string { return pki.Fingerprint(cert) }
 
 // NormalizeFingerprint returns fp as 64 lowercase hex digits. Upper case
 // and the colons of `openssl x509 -fingerprint -sha256` are accepted.

@@ -2,9 +2,7 @@ package kmip
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -77,11 +75,6 @@ type principals struct {
 	m  map[uint64]cachedPrincipal
 }
 
-func fingerprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
-	return hex.EncodeToString(sum[:])
-}
-
 var (
 	errAuthRevoked  = kerr(kmip.ResultReasonAuthenticationNotSuccessful, "certificate revoked")
 	errAuthPending  = kerr(kmip.ResultReasonAuthenticationNotSuccessful, "client waiting for an administrator's approval")
@@ -99,7 +92,7 @@ func (r *Router) principal(ctx context.Context, peer Peer, serial string) (devic
 	if peer.Certificate == nil {
 		return devices.Principal{}, errAuthNoCert
 	}
-	fp := fingerprint(peer.Certificate)
+	fp := devices.Fingerprint(peer.Certificate)
 	if r.resolver.IsRevoked(fp) {
 		return devices.Principal{}, errAuthRevoked
 	}

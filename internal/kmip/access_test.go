@@ -79,7 +79,7 @@ func TestPrincipalsScopeRequests(t *testing.T) {
 			}
 		})
 	}
-	r.resolver.(fakeResolver).revoked[fingerprint(certA)] = true
+	r.resolver.(fakeResolver).revoked[devices.Fingerprint(certA)] = true
 	if it := send(certA, 1, &payloads.GetRequestPayload{UniqueIdentifier: id}); it.ResultReason != kmip.ResultReasonAuthenticationNotSuccessful {
 		t.Fatalf("revoked certificate on an open connection: %v", it.ResultReason)
 	}

@@ -87,12 +87,11 @@ func IdentityFromCert(cert *x509.Certificate) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("pki: identity of %q: %w", cert.Subject.CommonName, err)
 	}
-	sum := sha256.Sum256(cert.Raw)
 	return Identity{
 		Name:        cert.Subject.CommonName,
 		Role:        role,
 		Group:       group,
-		Fingerprint: hex.EncodeToString(sum[:]),
+		Fingerprint: Fingerprint(cert),
 	}, nil
 }
 
@@ -183,4 +182,12 @@ func validateName(name string) error {
 		}
 	}
 	return nil
+}
+
+// Fingerprint returns the fingerprint of a certificate: the lowercase hex
+// SHA-256 of its DER encoding. Device bindings, revocations and logs all
+// name certificates by it.
+func Fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
 }
