@@ -23,7 +23,7 @@ import (
 func newSimCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "Simulated devices that ask keywarden for keys over the device protocol",
+		Short: "Simulated devices that ask keywarden for keys (device protocol, or KMIP for the tape library)",
 		Args:  cobra.NoArgs,
 		RunE:  missingSubcommand,
 	}
@@ -34,12 +34,13 @@ func newSimCommand() *cobra.Command {
 to an encrypted tape image (docs/tape-image.md) carrying the two EEDKs; "read" sends the
 EEDKs back to keywarden and restores the file. With "write --lto" it is an LTO drive: the
 image carries the key identifier keywarden returns, and "read" sends that identifier back.
-Several --server flags are tried in order.`,
+"rekey" re-wraps a 3592 volume's data key under two new labels. Several --server flags
+are tried in order.`,
 		Args: cobra.NoArgs,
 		RunE: missingSubcommand,
 	}
-	tapeCmd.AddCommand(newSimTapeWriteCommand(), newSimTapeReadCommand())
-	cmd.AddCommand(tapeCmd, newSimArrayCommand())
+	tapeCmd.AddCommand(newSimTapeWriteCommand(), newSimTapeReadCommand(), newSimTapeRekeyCommand())
+	cmd.AddCommand(tapeCmd, newSimArrayCommand(), newSimLibraryCommand())
 	return cmd
 }
 
@@ -208,6 +209,9 @@ has been authenticated; a refused key, a truncated or a tampered image leaves no
 			h, err := tape.ReadHeader(src)
 			if err != nil {
 				return fmt.Errorf("sim tape read: %s: %w", in, err)
+			}
+			if strings.HasPrefix(h.Key.KeyID, libraryKeyPrefix) {
+				return fmt.Errorf("sim tape read: %s: volume %s was written by a tape library (read it with \"keywarden sim library read\")", in, h.Volser)
 			}
 			c, err := d.client()
 			if err != nil {
