@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Status returns the server's version, uptime, listeners, table sizes and
@@ -76,6 +77,35 @@ func (c *Client) ModifyGroup(ctx context.Context, name string, ch GroupChanges) 
 // DeleteGroup deletes a group that has no devices.
 func (c *Client) DeleteGroup(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/groups/"+seg(name), nil, nil, nil)
+}
+
+// ScheduleRollover schedules a rollover of a group's default labels and/or
+// key group at ro.At (a time past takes effect at once; ro.Scheduled is
+// ignored) and returns the group as it now stands. The group "default"
+// holds the server-wide defaults.
+func (c *Client) ScheduleRollover(ctx context.Context, group string, ro Rollover) (*Group, error) {
+	in := struct {
+		At       time.Time `json:"at"`
+		Alias1   string    `json:"alias1,omitempty"`
+		Alias2   string    `json:"alias2,omitempty"`
+		KeyGroup string    `json:"key_group,omitempty"`
+	}{ro.At, ro.Alias1, ro.Alias2, ro.KeyGroup}
+	var g Group
+	if err := c.do(ctx, http.MethodPost, "/v1/groups/"+seg(group)+"/rollover", nil, in, &g); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// CancelRollover cancels the rollover a group has scheduled at at and
+// returns the group.
+func (c *Client) CancelRollover(ctx context.Context, group string, at time.Time) (*Group, error) {
+	q := url.Values{"at": {at.UTC().Format(time.RFC3339)}}
+	var g Group
+	if err := c.do(ctx, http.MethodDelete, "/v1/groups/"+seg(group)+"/rollover", q, nil, &g); err != nil {
+		return nil, err
+	}
+	return &g, nil
 }
 
 // Devices lists the devices f selects.

@@ -89,3 +89,31 @@ func (c *Client) LabelCert(ctx context.Context, name string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// Formats of ExportLabelKey.
+const (
+	// KeyFormatPKCS12 is a PKCS#12 file with the key and its certificate,
+	// encrypted under a passphrase (at least 8 characters).
+	KeyFormatPKCS12 = "pkcs12"
+	// KeyFormatPEM is the key alone, PEM PKCS#8, unencrypted.
+	KeyFormatPEM = "pem"
+)
+
+// LabelKeyExport says how ExportLabelKey encodes the key.
+type LabelKeyExport struct {
+	// Format is KeyFormatPKCS12 (default) or KeyFormatPEM.
+	Format string `json:"format,omitempty"`
+	// Passphrase encrypts the PKCS#12 file; empty for PEM.
+	Passphrase string `json:"passphrase,omitempty"`
+}
+
+// ExportLabelKey returns a label's private key (admin only; the server
+// audits every export): a PKCS#12 file encrypted under in.Passphrase, or
+// unencrypted PEM. The caller must protect what it receives.
+func (c *Client) ExportLabelKey(ctx context.Context, name string, in LabelKeyExport) ([]byte, error) {
+	var out []byte
+	if err := c.do(ctx, http.MethodPost, "/v1/labels/"+seg(name)+"/export-key", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -16,6 +16,20 @@ type Group struct {
 	Unknown    string    `json:"unknown"`
 	AllowedOps []string  `json:"allowed_ops,omitempty"`
 	Created    time.Time `json:"created"`
+	// Rollovers are the scheduled changes of the defaults above not yet
+	// in effect, in time order.
+	Rollovers []Rollover `json:"rollovers,omitempty"`
+}
+
+// Rollover switches a group's default labels and/or its LTO key group at
+// a set time; an empty field leaves that default as it is.
+type Rollover struct {
+	At       time.Time `json:"at"`
+	Alias1   string    `json:"alias1,omitempty"`
+	Alias2   string    `json:"alias2,omitempty"`
+	KeyGroup string    `json:"key_group,omitempty"`
+	// Scheduled is when it was asked for (set by the server).
+	Scheduled time.Time `json:"scheduled,omitzero"`
 }
 
 // GroupSpec describes a new group. Family is 3592, LTO, DS8K or GENERIC;
@@ -183,6 +197,10 @@ type Status struct {
 	Certificates  []CertStatus      `json:"certificates"`
 	// NearExpiry names the certificates within 30 days of their end.
 	NearExpiry []string `json:"near_expiry"`
+	// FIPS reports whether the server runs Go's FIPS 140-3 module.
+	FIPS bool `json:"fips"`
+	// MasterKey is the master key provider: file, passphrase or pkcs11.
+	MasterKey string `json:"master_key,omitempty"`
 }
 
 // Counts are the sizes of the server's tables.

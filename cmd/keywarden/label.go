@@ -21,7 +21,7 @@ func newLabelCommand() *cobra.Command {
 		RunE:  missingSubcommand,
 	}
 	cmd.AddCommand(newLabelCreateCommand(), newLabelImportCertCommand(), newLabelListCommand(),
-		newLabelShowCommand(), newLabelExportCertCommand())
+		newLabelShowCommand(), newLabelExportCertCommand(), newLabelExportKeyCommand())
 	return cmd
 }
 
@@ -225,4 +225,99 @@ func newLabelExportCertCommand() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "file to write the certificate to (default: stdout)")
 	addRemoteFlags(cmd, &r, "cert")
 	return cmd
+}
+
+func newLabelExportKeyCommand() *cobra.Command {
+	var (
+		r                  remote
+		out, format, pfile string
+	)
+	cmd := &cobra.Command{
+		Use:   "export-key LABEL --out FILE [--format pkcs12 --passphrase-file FILE | --format pem]",
+		Short: "Export a key label's private key (admin only, audited)",
+		Long: `Export a key label's private key, e.g. to build a backup key server or hand a label to
+a business partner. Only an administrator certificate may do it, and the server's audit
+trail records every export. Devices and KMIP clients can never fetch a label's private key.
+
+--format pkcs12 (the default) writes a PKCS#12 file holding the key and its certificate,
+encrypted under the passphrase read from the first line of --passphrase-file (at least 8
+characters) with modern parameters (AES-256, PBKDF2-HMAC-SHA-256); "label import-cert
+--p12" imports it on another server. --format pem writes the key alone, PEM PKCS#8,
+UNENCRYPTED: use it only when the file is protected otherwise. FILE is created with mode
+0600 and is never overwritten.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := client.LabelKeyExport{Format: format}
+			switch format {
+			case client.KeyFormatPKCS12:
+				if pfile == "" {
+					return fmt.Errorf("label export-key: --format pkcs12 needs --passphrase-file")
+				}
+				pass, err := readPassphraseFile(pfile)
+				if err != nil {
+					return err
+				}
+				in.Passphrase = pass
+			case client.KeyFormatPEM:
+				if pfile != "" {
+					return fmt.Errorf("label export-key: a PEM export is not encrypted; use --format pkcs12 with --passphrase-file")
+				}
+			default:
+				return fmt.Errorf("label export-key: --format %q: want pkcs12 or pem", format)
+			}
+			// Create the file first: nothing is asked of the server when it
+			// cannot be written, and an existing file is never replaced.
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			written := false
+			defer func() {
+				if !written {
+					f.Close()
+					os.Remove(out)
+				}
+			}()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			data, err := c.ExportLabelKey(cmd.Context(), args[0], in)
+			if err != nil {
+				return err
+			}
+			defer clear(data)
+			if _, err := f.Write(data); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			written = true
+			return r.done(cmd, fmt.Sprintf("wrote the private key of %s to %s (%s)", args[0], out, format))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "file to create (mode 0600; an existing file is not overwritten)")
+	f.StringVar(&format, "format", client.KeyFormatPKCS12, "pkcs12 (encrypted, with the certificate) or pem (unencrypted PKCS#8 key)")
+	f.StringVar(&pfile, "passphrase-file", "", "file whose first line is the PKCS#12 passphrase")
+	_ = cmd.MarkFlagRequired("out") // only fails for an unknown flag
+	addRemoteFlags(cmd, &r, "cert")
+	return cmd
+}
+
+// readPassphraseFile returns the first line of a passphrase file.
+func readPassphraseFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--passphrase-file: %w", err)
+	}
+	defer clear(b)
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("--passphrase-file %s: the first line is empty", path)
+	}
+	return line, nil
 }

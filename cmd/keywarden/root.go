@@ -31,6 +31,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newInitCommand(), newServeCommand(), newCertCommand(), newVersionCommand(),
 		newStatusCommand(), newGroupCommand(), newDeviceCommand(), newPendingCommand(), newKeyCommand())
 	root.AddCommand(newUsageCommand())
+	root.AddCommand(newAuditCommand())
 	root.AddCommand(newLabelCommand())
 	root.AddCommand(newKeyGroupCommand())
 	root.AddCommand(newSimCommand())

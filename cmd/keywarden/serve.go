@@ -31,7 +31,14 @@ Once every listener is bound, serve prints one line per listener, then "keywarde
   keywarden ready
 
 HOST:0 picks a free port. SIGTERM or SIGINT drains (no new connections, in-flight
-requests get --shutdown-grace) and exits 0; a second signal exits at once.`,
+requests get --shutdown-grace) and exits 0; a second signal exits at once.
+
+A master key in an HSM (init --seal pkcs11) is unlocked with the PIN of --pin-file or
+$KEYWARDEN_PKCS11_PIN; a wrong PIN or a missing token stops startup.
+
+--fips runs on Go's FIPS 140-3 module: a process not started with GODEBUG=fips140=on
+re-executes itself with it. In FIPS mode only approved algorithms are offered (see
+docs/hsm.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logLevel)
@@ -39,11 +46,18 @@ requests get --shutdown-grace) and exits 0; a second signal exits at once.`,
 				return err
 			}
 			cfg.Logger = logger
+			if cfg.FIPS {
+				if err := enterFIPSMode(); err != nil {
+					return err
+				}
+			}
 			cfg.Version, _ = buildVersion()
 			return serve(cmd.Context(), cmd, cfg)
 		},
 	}
 	addDataDirFlags(cmd, &cfg.DataDir, &cfg.PassphraseFile)
+	addPINFlag(cmd, &cfg.PINFile)
+	cmd.Flags().BoolVar(&cfg.FIPS, "fips", false, "run in FIPS 140-3 mode (re-executes with GODEBUG=fips140=on when needed)")
 	cmd.Flags().StringVar(&cfg.KMIPAddr, "kmip-addr", server.DefaultKMIPAddr, "KMIP listener address (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.DeviceAddr, "device-addr", server.DefaultDeviceAddr, "device listener address (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.AdminAddr, "admin-addr", server.DefaultAdminAddr, "admin HTTPS listener address (HOST:PORT)")

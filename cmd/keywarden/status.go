@@ -29,6 +29,14 @@ func newStatusCommand() *cobra.Command {
 			return r.print(cmd.OutOrStdout(), st, func(w *tabwriter.Writer) {
 				row(w, "version", st.Version)
 				row(w, "uptime", (time.Duration(st.UptimeSeconds) * time.Second).String())
+				fips := "off"
+				if st.FIPS {
+					fips = "on (Go FIPS 140-3 module)"
+				}
+				row(w, "fips mode", fips)
+				if st.MasterKey != "" {
+					row(w, "master key", st.MasterKey)
+				}
 				names := make([]string, 0, len(st.Listeners))
 				for name := range st.Listeners {
 					names = append(names, name)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
@@ -57,6 +58,17 @@ type Config struct {
 	// KeyGroups is the LTO key group service behind /v1/keygroups; nil
 	// answers 503.
 	KeyGroups *keygroups.Service
+	// Audit receives one event per request (routed or not, served,
+	// refused or denied); nil records none. The API fails closed: a
+	// request is answered 503 when audit.Ready(Audit) fails before its
+	// work, and its answer is replaced by that 503 when its event cannot
+	// be recorded.
+	Audit audit.Recorder
+	// Node names this server in audit events.
+	Node string
+	// AuditTrail serves GET /v1/audit and POST /v1/audit/verify (the
+	// *audit.Trail); nil answers 404.
+	AuditTrail AuditTrail
 }
 
 // Handler serves the admin API.
@@ -128,20 +140,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // unrouted answers a request no route takes, after checking the caller
 // like any other (a revoked certificate learns nothing, not even routes).
 func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request, p Problem) {
-	start := h.cfg.Now()
-	if _, err := h.identify(r, &route{roles: anyClient}); err != nil {
+	start, auditStart := h.cfg.Now(), time.Now()
+	ev := h.auditEvent(r, auditOpUnrouted, audit.TypeQuery, auditStart)
+	if !h.auditReady(w, r, ev, auditStart) {
+		h.cfg.Metrics.ObserveRequest(ProtocolAdmin, "unrouted", OutcomeError, h.cfg.Now().Sub(start))
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, hold: h.cfg.Audit != nil, cert: peerCert(r)}
+	who, err := h.identify(r, &route{roles: anyClient})
+	if err != nil {
 		p, _ = problemFor(err)
 		w.Header().Del("Allow")
 	}
-	writeProblem(w, p)
-	h.cfg.Metrics.ObserveRequest(ProtocolAdmin, "unrouted", outcomeFor(p.Status), h.cfg.Now().Sub(start))
+	rec.reason = p.Title
+	writeProblem(rec, p)
+	h.auditFinish(r.Context(), rec, who, ev, auditStart)
+	h.cfg.Metrics.ObserveRequest(ProtocolAdmin, "unrouted", outcomeFor(rec.code()), h.cfg.Now().Sub(start))
 }
 
 // admit enforces rt's limits and roles, then runs its handler.
+//
+// It is the API's single entry point for audit: one event per call,
+// operation "METHOD /pattern", and fail closed (see Config.Audit).
 func (h *Handler) admit(rt *route) http.Handler {
+	op, typ := rt.method+" "+rt.pattern, routeType(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := h.cfg.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		start, auditStart := h.cfg.Now(), time.Now()
+		ev := h.auditEvent(r, op, typ, auditStart)
+		notePath(r, &ev)
+		if !h.auditReady(w, r, ev, auditStart) {
+			h.cfg.Metrics.ObserveRequest(ProtocolAdmin, rt.name, OutcomeError, h.cfg.Now().Sub(start))
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, hold: h.cfg.Audit != nil, cert: peerCert(r)}
 		ctx, cancel := context.WithTimeout(r.Context(), rt.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -159,6 +190,7 @@ func (h *Handler) admit(rt *route) http.Handler {
 		if err != nil {
 			h.fail(rec, r, rt, p, err)
 		}
+		h.auditFinish(ctx, rec, p, ev, auditStart)
 		h.cfg.Metrics.ObserveRequest(ProtocolAdmin, rt.name, outcomeFor(rec.code()), h.cfg.Now().Sub(start))
 	})
 }
@@ -180,6 +212,7 @@ func (h *Handler) fail(w *statusRecorder, r *http.Request, rt *route, p devices.
 	if w.wrote {
 		return // the handler already answered; nothing more can be said
 	}
+	w.reason = prob.Title
 	writeProblem(w, prob)
 }
 
@@ -223,35 +256,3 @@ func (h *Handler) identify(r *http.Request, rt *route) (devices.Principal, error
 func adminRole(r pki.Role) bool {
 	return r == pki.RoleAdmin || r == pki.RoleOperator || r == pki.RoleAuditor
 }
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if !s.wrote {
-		s.status, s.wrote = http.StatusOK, true
-	}
-	return s.ResponseWriter.Write(p)
-}
-
-// code is the status written, 200 if none was.
-func (s *statusRecorder) code() int {
-	if !s.wrote {
-		return http.StatusOK
-	}
-	return s.status
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -141,3 +141,49 @@ func (h *Handler) importLabel(w http.ResponseWriter, c *call) error {
 	h.log.Info("admin: key label imported", "label", l.Name, "private_key", l.HasPrivateKey, "client", c.principal.Name)
 	return writeJSON(w, http.StatusCreated, labelJSON(l))
 }
+
+// labelKeyExportRequest is the body of POST /v1/labels/{name}/export-key.
+type labelKeyExportRequest struct {
+	// Format is "pkcs12" (default) or "pem".
+	Format string `json:"format"`
+	// Passphrase encrypts the PKCS#12 file; empty for PEM.
+	Passphrase string `json:"passphrase"`
+}
+
+// exportLabelKey answers a label's private key: a PKCS#12 file encrypted
+// under the request's passphrase (with its certificate), or PEM PKCS#8.
+// The route is for the admin role only; the audit trail records each call
+// with the label. The key and the passphrase are never logged.
+func (h *Handler) exportLabelKey(w http.ResponseWriter, c *call) error {
+	s, err := h.labelService()
+	if err != nil {
+		return err
+	}
+	var req labelKeyExportRequest
+	if err := decodeJSON(c.r, &req, false); err != nil {
+		return err
+	}
+	name := c.r.PathValue("name")
+	out, err := s.ExportPrivateKey(c.ctx, name, labels.ExportOptions{Format: req.Format, Passphrase: req.Passphrase})
+	if err != nil {
+		return err
+	}
+	defer clear(out)
+	contentType := "application/x-pkcs12"
+	if req.Format == labels.FormatPEM {
+		contentType = "application/x-pem-file"
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", contentType)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+	format := req.Format
+	if format == "" {
+		format = labels.FormatPKCS12
+	}
+	h.log.Warn("admin: key label private key exported", "label", name, "format", format,
+		"client", c.principal.Name, "fingerprint", c.principal.Fingerprint)
+	return nil
+}

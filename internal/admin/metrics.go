@@ -58,6 +58,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	conns    *prometheus.GaugeVec
+	auditRef *prometheus.CounterVec
+	auditErr *prometheus.CounterVec
 }
 
 // NewMetrics returns the metrics of one server.
@@ -80,9 +82,17 @@ func NewMetrics(opts MetricsOptions) (*Metrics, error) {
 			Name: "keywarden_connections",
 			Help: "Open client connections, by listener.",
 		}, []string{"listener"}),
+		auditRef: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keywarden_audit_failures_total",
+			Help: "Requests refused because the audit trail could not record them, by protocol.",
+		}, []string{"protocol"}),
+		auditErr: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keywarden_audit_sink_failures_total",
+			Help: "Audit trail failures, by sink: file (a record not written), anchor (the chain head not anchored), syslog (a record not sent).",
+		}, []string{"sink"}),
 	}
 	cs := []prometheus.Collector{
-		m.requests, m.duration, m.conns,
+		m.requests, m.duration, m.conns, m.auditRef, m.auditErr,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&certExpiryCollector{certs: opts.Certs, now: opts.Now},
@@ -118,6 +128,22 @@ func (m *Metrics) ObserveRequest(protocol, op, outcome string, d time.Duration) 
 	}
 	m.requests.WithLabelValues(protocol, op, outcome).Inc()
 	m.duration.WithLabelValues(protocol, op).Observe(d.Seconds())
+}
+
+// AuditFailed counts one request of protocol refused because the audit
+// trail could not record it (fail closed).
+func (m *Metrics) AuditFailed(protocol string) {
+	if m != nil {
+		m.auditRef.WithLabelValues(protocol).Inc()
+	}
+}
+
+// AuditSinkFailed counts one failure of an audit sink ("file", "anchor",
+// "syslog"): audit.Config.OnFailure for the server's trail.
+func (m *Metrics) AuditSinkFailed(sink string) {
+	if m != nil {
+		m.auditErr.WithLabelValues(sink).Inc()
+	}
 }
 
 // ConnOpened counts a new connection on listener; ConnClosed must follow.

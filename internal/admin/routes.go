@@ -66,6 +66,8 @@ var routeTable = []route{
 	{"GET", "/v1/groups/{name}", "group.show", everyone, noBody, read, (*Handler).showGroup},
 	{"PATCH", "/v1/groups/{name}", "group.modify", operators, recordBody, write, (*Handler).modifyGroup},
 	{"DELETE", "/v1/groups/{name}", "group.delete", operators, noBody, write, (*Handler).deleteGroup},
+	{"POST", "/v1/groups/{name}/rollover", "group.rollover", operators, smallBody, write, (*Handler).scheduleRollover},
+	{"DELETE", "/v1/groups/{name}/rollover", "group.rollover-cancel", operators, noBody, write, (*Handler).cancelRollover},
 
 	{"GET", "/v1/devices", "device.list", everyone, noBody, read, (*Handler).listDevices},
 	{"POST", "/v1/devices", "device.add", operators, pemBody, write, (*Handler).addDevice},
@@ -92,6 +94,7 @@ var routeTable = []route{
 	{"POST", "/v1/labels/import", "label.import", adminOnly, pemBody, write, (*Handler).importLabel},
 	{"GET", "/v1/labels/{name}", "label.show", everyone, noBody, read, (*Handler).showLabel},
 	{"GET", "/v1/labels/{name}/cert", "label.cert", everyone, noBody, read, (*Handler).labelCert},
+	{"POST", "/v1/labels/{name}/export-key", "label.export-key", adminOnly, smallBody, write, (*Handler).exportLabelKey},
 
 	{"GET", "/v1/keygroups", "keygroup.list", everyone, noBody, scan, (*Handler).listKeyGroups},
 	{"POST", "/v1/keygroups", "keygroup.create", adminOnly, recordBody, scan, (*Handler).createKeyGroup},
@@ -100,6 +103,9 @@ var routeTable = []route{
 	{"GET", "/v1/usage", "usage.list", everyone, noBody, scan, (*Handler).listUsage},
 	{"GET", "/v1/usage/export", "usage.export", everyone, noBody, scan, (*Handler).exportUsage},
 	{"POST", "/v1/usage/import", "usage.import", adminOnly, importBody, scan, (*Handler).importUsage},
+
+	{"GET", "/v1/audit", "audit.search", auditReaders, noBody, scan, (*Handler).searchAudit},
+	{"POST", "/v1/audit/verify", "audit.verify", auditReaders, noBody, scan, (*Handler).verifyAudit},
 }
 
 // allows reports whether a principal of kind may call a route with roles.

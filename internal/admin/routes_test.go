@@ -48,6 +48,10 @@ var routeCases = map[string]routeCase{
 	"GET /v1/groups/{name}":    {readers, "/v1/groups/nosuch", noBody},
 	"PATCH /v1/groups/{name}":  {operators, "/v1/groups/nosuch", func(string) any { return map[string]any{"alias1": "x"} }},
 	"DELETE /v1/groups/{name}": {operators, "/v1/groups/nosuch", noBody},
+	"POST /v1/groups/{name}/rollover": {operators, "/v1/groups/nosuch/rollover", func(string) any {
+		return map[string]any{"at": "2030-01-01T00:00:00Z", "key_group": "nosuch"}
+	}},
+	"DELETE /v1/groups/{name}/rollover": {operators, "/v1/groups/nosuch/rollover?at=2030-01-01T00:00:00Z", noBody},
 
 	"GET /v1/devices": {readers, "/v1/devices", noBody},
 	"POST /v1/devices": {operators, "/v1/devices", func(c string) any {
@@ -86,6 +90,9 @@ var routeCases = map[string]routeCase{
 	}},
 	"GET /v1/labels/{name}":      {readers, "/v1/labels/nosuch", noBody},
 	"GET /v1/labels/{name}/cert": {readers, "/v1/labels/nosuch/cert", noBody},
+	"POST /v1/labels/{name}/export-key": {adminOnly, "/v1/labels/nosuch/export-key", func(string) any {
+		return map[string]any{"format": "pkcs12", "passphrase": "route matrix"}
+	}},
 
 	"GET /v1/keygroups": {readers, "/v1/keygroups", noBody},
 	"POST /v1/keygroups": {adminOnly, "/v1/keygroups", func(c string) any {
@@ -98,6 +105,9 @@ var routeCases = map[string]routeCase{
 	"POST /v1/usage/import": {adminOnly, "/v1/usage/import", func(string) any {
 		return "<KeyUsageEvents></KeyUsageEvents>"
 	}},
+
+	"GET /v1/audit":         {"admin auditor", "/v1/audit?volser=NOSUCH", noBody},
+	"POST /v1/audit/verify": {"admin auditor", "/v1/audit/verify", noBody},
 }
 
 func TestRouteTableCoversTheBrief(t *testing.T) {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/fips140"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -26,6 +27,10 @@ type Status struct {
 	// NearExpiry lists the labels of certificates within NearExpiry of
 	// their end (or past it); empty when all is well.
 	NearExpiry []string `json:"near_expiry"`
+	// FIPS reports whether the process runs Go's FIPS 140-3 module.
+	FIPS bool `json:"fips"`
+	// MasterKey is the master key provider: file, passphrase or pkcs11.
+	MasterKey string `json:"master_key,omitempty"`
 }
 
 // Counts are the sizes of the server's tables.
@@ -66,6 +71,10 @@ func (h *Handler) status(w http.ResponseWriter, c *call) error {
 		Listeners:     map[string]string{},
 		Certificates:  []CertStatus{},
 		NearExpiry:    []string{},
+		FIPS:          fips140.Enabled(),
+	}
+	if h.cfg.MasterKey != nil {
+		st.MasterKey = h.cfg.MasterKey.Kind()
 	}
 	if h.cfg.Listeners != nil {
 		st.Listeners = h.cfg.Listeners()

@@ -3,8 +3,9 @@
 //
 // Three layers, after vault's barrier:
 //
-//   - a MasterKey (a file, a passphrase-sealed file, later an HSM) wraps
-//     the keyring and the server's private key files;
+//   - a MasterKey (a file, a passphrase-sealed file, or a non-extractable
+//     AES-256 key in a PKCS#11 token) wraps the keyring and the server's
+//     private key files;
 //   - the keyring, kept wrapped in the store at store.SysBucket/"keyring",
 //     holds generations of random AES-256 keys and a blind-index key;
 //   - the Barrier seals each value with AES-256-GCM under the active
@@ -12,7 +13,9 @@
 //     new generation long before a key has sealed 2^32 values.
 //
 // Only standard primitives are used: AES-256-GCM with random 96-bit nonces
-// (crypto/cipher), HMAC-SHA256, Argon2id (golang.org/x/crypto).
+// (cipher.NewGCMWithRandomNonce, FIPS-approved), HMAC-SHA256, Argon2id
+// (golang.org/x/crypto) or, in FIPS 140-3 mode, PBKDF2-HMAC-SHA256; a
+// PKCS#11 master key runs AES-256-GCM inside the token.
 package barrier
 
 import (
@@ -25,7 +28,8 @@ import (
 )
 
 // MasterKey protects the keyring and sealed files. Implementations: the
-// file-backed keys of OpenMasterKey; a PKCS#11 key later.
+// file-backed keys and the PKCS#11 key of OpenMasterKeyWith. A key that
+// holds sessions with an HSM also implements io.Closer.
 type MasterKey interface {
 	// Wrap encrypts and authenticates plaintext, binding it to aad.
 	Wrap(plaintext, aad []byte) ([]byte, error)

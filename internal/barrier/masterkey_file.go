@@ -44,6 +44,10 @@ var (
 //	mode 2 (passphrase): time u32 | memory KiB u32 | threads u8 | salt (16) |
 //	                     AES-256-GCM(Argon2id key; nonce (12) | sealed key (32) | tag (16))
 //	                     with everything before the nonce as additional data
+//	mode 3 (passphrase, FIPS): iterations u32 | salt (16) |
+//	                     AES-256-GCM(PBKDF2-HMAC-SHA256 key; nonce | sealed key | tag)
+//	                     with everything before the nonce as additional data
+//	(a PKCS#11 key's file is instead a JSON descriptor: see KindPKCS11)
 //
 // Integers are big-endian. The Argon2id parameters are in the file so that
 // the defaults can grow without breaking older files.
@@ -148,8 +152,66 @@ func MasterKeyExists(dataDir string) bool {
 // option, since anyone who can read the data directory has every key.
 // Otherwise the file's content (trailing newlines trimmed; it must not be
 // empty) is the passphrase, and the key is sealed with AES-256-GCM under
-// Argon2id(passphrase, random 16-byte salt).
+// Argon2id(passphrase, random 16-byte salt) — or, in FIPS 140-3 mode, under
+// PBKDF2-HMAC-SHA256 with 600,000 iterations.
+//
+// It is CreateMasterKeyWith with only a passphrase file.
 func CreateMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
+	return CreateMasterKeyWith(dataDir, MasterKeyOptions{PassphraseFile: passphraseFile})
+}
+
+// CreateMasterKeyWith creates the master key chosen by o.Seal: a file key
+// (see CreateMasterKey) or, for KindPKCS11, a non-extractable AES-256 key
+// generated in the token named by o.PKCS11, whose descriptor (module, token
+// and key label, never the PIN) is written to dataDir/master.key.
+func CreateMasterKeyWith(dataDir string, o MasterKeyOptions) (MasterKey, error) {
+	seal := o.Seal
+	if seal == "" {
+		seal = KindFile
+		if o.PassphraseFile != "" {
+			seal = KindPassphrase
+		}
+	}
+	if seal != KindPKCS11 && o.PINFile != "" {
+		return nil, fmt.Errorf("barrier: a PIN file is for a master key in an HSM (--seal pkcs11), not for --seal %s", seal)
+	}
+	switch seal {
+	case KindFile:
+		if o.PassphraseFile != "" {
+			return nil, errors.New("barrier: --seal file stores the master key raw: remove --passphrase-file, or use --seal passphrase")
+		}
+	case KindPassphrase:
+		if o.PassphraseFile == "" {
+			return nil, errors.New("barrier: --seal passphrase needs --passphrase-file")
+		}
+	case KindPKCS11:
+		if o.PassphraseFile != "" {
+			return nil, errors.New("barrier: --seal pkcs11 keeps the master key in the token: remove --passphrase-file")
+		}
+		if err := o.PKCS11.validate(); err != nil {
+			return nil, err
+		}
+		pin, err := readPIN(o, o.PKCS11)
+		if err != nil {
+			return nil, err
+		}
+		defer wipe(pin)
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("barrier: create data directory: %w", err)
+		}
+		path := filepath.Join(dataDir, MasterKeyFile)
+		if MasterKeyExists(dataDir) {
+			return nil, fmt.Errorf("barrier: %s already exists: refusing to replace a master key", path)
+		}
+		return createPKCS11MasterKey(path, o.PKCS11, pin)
+	default:
+		return nil, fmt.Errorf("barrier: unknown master key seal %q: want %s, %s or %s", seal, KindFile, KindPassphrase, KindPKCS11)
+	}
+	return createFileMasterKey(dataDir, o.PassphraseFile)
+}
+
+// createFileMasterKey writes a raw or passphrase-sealed master key.
+func createFileMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
 	var passphrase []byte
 	if passphraseFile != "" {
 		p, err := readPassphrase(passphraseFile)
@@ -181,6 +243,12 @@ func writeMasterKeyFile(path string, key, passphrase []byte, kdf kdfParams) erro
 	if passphrase == nil {
 		content = append([]byte(mkMagic), mkVersion, mkModeFile)
 		content = append(content, key...)
+	} else if fipsEnabled() {
+		sealed, err := sealPBKDF2(key, passphrase, pbkdf2Iterations)
+		if err != nil {
+			return err
+		}
+		content = sealed
 	} else {
 		content = append([]byte(mkMagic), mkVersion, mkModePass)
 		content = binary.BigEndian.AppendUint32(content, kdf.time)
@@ -198,35 +266,25 @@ func writeMasterKeyFile(path string, key, passphrase []byte, kdf kdfParams) erro
 		content = aead.Seal(content, nil, key, bytes.Clone(content))
 	}
 	defer wipe(content)
-
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("barrier: %s already exists: refusing to replace a master key", path)
-	}
-	if err != nil {
-		return fmt.Errorf("barrier: create master key: %w", err)
-	}
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("barrier: write master key %s: %w", path, err)
-	}
-	return nil
+	return writeNewFile(path, content)
 }
 
 // OpenMasterKey reads dataDir/master.key. A passphrase-protected key needs
 // passphraseFile; a key in the clear refuses one (so that nobody believes it
-// protected). The file must not be accessible to group or others.
+// protected). The file must not be accessible to group or others. A PKCS#11
+// key takes its PIN from the environment variable PINEnv.
 func OpenMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
+	return OpenMasterKeyWith(dataDir, MasterKeyOptions{PassphraseFile: passphraseFile})
+}
+
+// OpenMasterKeyWith opens dataDir/master.key, whatever its kind: a raw or
+// passphrase-sealed key, or the descriptor of a key in a PKCS#11 token,
+// which it logs in to with the PIN of o.PINFile (else of PINEnv). A wrong
+// PIN returns an error wrapping ErrWrongPIN, a missing token one wrapping
+// ErrTokenNotFound; both name the token and module, never the PIN. In FIPS
+// 140-3 mode an Argon2id-sealed key is refused (Argon2id is not approved).
+func OpenMasterKeyWith(dataDir string, o MasterKeyOptions) (MasterKey, error) {
+	passphraseFile := o.PassphraseFile
 	path := filepath.Join(dataDir, MasterKeyFile)
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -246,6 +304,24 @@ func OpenMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
 		return nil, fmt.Errorf("barrier: read master key: %w", err)
 	}
 	defer wipe(content)
+	if isDescriptor(content) {
+		d, err := parseDescriptor(path, content)
+		if err != nil {
+			return nil, err
+		}
+		if passphraseFile != "" {
+			return nil, fmt.Errorf("barrier: the master key of %s is in PKCS#11 %s: remove --passphrase-file", dataDir, d.where())
+		}
+		pin, err := readPIN(o, d.PKCS11Config)
+		if err != nil {
+			return nil, err
+		}
+		defer wipe(pin)
+		return openPKCS11MasterKey(d, pin)
+	}
+	if o.PINFile != "" {
+		return nil, fmt.Errorf("barrier: %s is not in a PKCS#11 token: remove --pin-file", path)
+	}
 	if len(content) < mkHeaderLen || string(content[:len(mkMagic)]) != mkMagic {
 		return nil, fmt.Errorf("barrier: %s is not a keywarden master key file", path)
 	}
@@ -269,6 +345,14 @@ func OpenMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
 			}
 		}
 		return openPassphraseKey(path, content, passphraseFile)
+	case mkModePBKDF2:
+		if passphraseFile == "" {
+			return nil, &detailedError{
+				msg: fmt.Sprintf("barrier: %s is passphrase-protected: give --passphrase-file", path),
+				err: ErrPassphraseRequired,
+			}
+		}
+		return openPBKDF2Key(path, content, passphraseFile)
 	default:
 		return nil, fmt.Errorf("barrier: %s has unknown master key mode %d", path, mode)
 	}
@@ -287,6 +371,9 @@ func openPassphraseKey(path string, content []byte, passphraseFile string) (Mast
 	}
 	if err := kdf.check(); err != nil {
 		return nil, fmt.Errorf("barrier: %s: %w", path, err)
+	}
+	if fipsEnabled() {
+		return nil, fmt.Errorf("barrier: %s is sealed with Argon2id, which is not FIPS-approved: serve this data directory without FIPS mode (FIPS mode seals new passphrase keys with PBKDF2)", path)
 	}
 	salt := p[kdfParamsLen : kdfParamsLen+saltLen]
 	header := content[:mkHeaderLen+kdfParamsLen+saltLen]

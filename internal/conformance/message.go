@@ -34,11 +34,56 @@ func (c *comparer) compareMessage(req, exp, act *Node, prov *Provenance) {
 		}
 		sc.genObject = refersToGenerated(sc.reqPayload, prov) ||
 			refersToGenerated(aItems[i].Child(kmip.TagResponsePayload), prov)
+		sc.publicKey = refersToPublic(sc.reqPayload, prov)
 		path := segment(eItems[i], i, len(eItems))
 		c.compareChildren(path, eItems[i].Children, aItems[i].Children,
 			payloadRule{skip: map[int]bool{kmip.TagResultMessage: true}}, sc)
 		markGenerated(sc.op, aItems[i], prov)
+		markPublic(sc.op, sc.reqPayload, aItems[i], prov)
 	}
+}
+
+// markPublic records the identifiers of the public keys a Register or a
+// Create Key Pair returned.
+func markPublic(op uint32, req, bi *Node, prov *Provenance) {
+	if !isSuccess(bi) {
+		return
+	}
+	p := bi.Child(kmip.TagResponsePayload)
+	if p == nil {
+		return
+	}
+	switch {
+	case op == uint32(kmip.OperationRegister) && req != nil:
+		if t, ok := req.Child(kmip.TagObjectType).enumValue(); !ok || t != uint32(kmip.ObjectTypePublicKey) {
+			return
+		}
+		if id, ok := p.Child(kmip.TagUniqueIdentifier).stringValue(); ok {
+			prov.addPublic(id)
+		}
+	case op == uint32(kmip.OperationCreateKeyPair):
+		if id, ok := p.Child(kmip.TagPublicKeyUniqueIdentifier).stringValue(); ok {
+			prov.addPublic(id)
+		}
+	}
+}
+
+// refersToPublic reports whether a request payload's Unique Identifier
+// names a public key.
+func refersToPublic(req *Node, prov *Provenance) bool {
+	if req == nil {
+		return false
+	}
+	id, ok := req.Child(kmip.TagUniqueIdentifier).stringValue()
+	return ok && prov.isPublic(id)
+}
+
+func (n *Node) stringValue() (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	s, ok := n.Value.(string)
+	return s, ok
 }
 
 // markGenerated records the identifiers returned by an operation that

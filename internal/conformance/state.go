@@ -18,10 +18,27 @@ import (
 type Provenance struct {
 	mu        sync.Mutex
 	generated map[string]bool
+	// public holds the public keys: encrypting with one (RSA OAEP or
+	// PKCS#1 v1.5) is randomized, so its output is never reproducible.
+	public map[string]bool
 }
 
 // NewProvenance returns an empty Provenance.
-func NewProvenance() *Provenance { return &Provenance{generated: map[string]bool{}} }
+func NewProvenance() *Provenance {
+	return &Provenance{generated: map[string]bool{}, public: map[string]bool{}}
+}
+
+func (p *Provenance) addPublic(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.public[id] = true
+}
+
+func (p *Provenance) isPublic(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.public[id]
+}
 
 func (p *Provenance) add(id string) {
 	p.mu.Lock()

@@ -5,16 +5,19 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/device/codec"
 )
 
 // peer is the client of one connection.
 type peer struct {
-	cert   *x509.Certificate
-	remote string
+	cert        *x509.Certificate
+	remote      string
+	fingerprint string // pki.Fingerprint of cert, for audit events
 }
 
 // deadlineReader gives the connection IdleTimeout until the first byte of
@@ -42,31 +45,59 @@ func (s *Server) readFrame(conn net.Conn) ([]byte, error) {
 
 // exchange answers one frame. It returns the response frame (nil: send
 // nothing) and whether the connection stays open.
+//
+// It is the front end's single entry point: every frame gets one audit
+// event, and a request the trail cannot record is refused (fail closed).
 func (s *Server) exchange(ctx context.Context, p *peer, frame []byte) ([]byte, bool) {
+	start := time.Now()
+	// Requests run to completion even while the server drains.
+	rctx := context.WithoutCancel(ctx)
+	ev := s.newEvent(p, start)
 	hdr, err := codec.ParseHeader(frame)
 	if err != nil {
 		s.log.Debug("device: header refused, closing", "remote", p.remote, "err", err)
+		ev.Operation = auditOpFrame
+		setOutcome(&ev, codec.ErrMalformed)
+		s.record(rctx, &ev, start)
 		return nil, false
 	}
 	keep := ctx.Err() == nil // once draining, answer and close
-	msg, err := codec.Decode(frame)
-	if err != nil {
-		s.log.Info("device: request refused", "remote", p.remote, "type", hdr.Type.String(), "err", err)
-		return s.errorFrame(hdr.RequestID, codec.ErrMalformed), keep
+	ev.Operation = opName(hdr.Type)
+	out, err := s.answer(rctx, p, hdr, frame, &ev)
+	setOutcome(&ev, err)
+	if errors.Is(err, ErrAuditUnavailable) {
+		return s.errorFrame(hdr.RequestID, err), keep
 	}
-	if !msg.Type().IsRequest() {
-		s.log.Info("device: not a request", "remote", p.remote, "type", hdr.Type.String())
-		return s.errorFrame(hdr.RequestID, ErrBadRequest), keep
+	if !s.record(rctx, &ev, start) {
+		return s.errorFrame(hdr.RequestID, ErrAuditUnavailable), keep
 	}
-	// Requests run to completion even while the server drains.
-	rctx := context.WithoutCancel(ctx)
-	out, err := s.serveRequest(rctx, p, msg, requestDigest(frame))
 	if err != nil {
-		st, _ := statusOf(err)
-		s.log.Info("device: request failed", "remote", p.remote, "type", hdr.Type.String(), "status", st.String(), "err", err)
 		return s.errorFrame(hdr.RequestID, err), keep
 	}
 	return out, keep
+}
+
+// answer decodes and serves one frame, filling ev with what it learns.
+func (s *Server) answer(ctx context.Context, p *peer, hdr codec.Header, frame []byte, ev *audit.Event) ([]byte, error) {
+	msg, err := codec.Decode(frame)
+	if err != nil {
+		s.log.Info("device: request refused", "remote", p.remote, "type", hdr.Type.String(), "err", err)
+		return nil, fmt.Errorf("device: decode: %w", codec.ErrMalformed)
+	}
+	if !msg.Type().IsRequest() {
+		s.log.Info("device: not a request", "remote", p.remote, "type", hdr.Type.String())
+		return nil, ErrBadRequest
+	}
+	if !s.ready(ev) {
+		return nil, ErrAuditUnavailable
+	}
+	out, err := s.serveRequest(ctx, p, msg, requestDigest(frame), ev)
+	if err != nil {
+		st, _ := statusOf(err)
+		s.log.Info("device: request failed", "remote", p.remote, "type", hdr.Type.String(), "status", st.String(), "err", err)
+		return nil, err
+	}
+	return out, nil
 }
 
 // errorFrame encodes the Error answering a failed request.

@@ -8,7 +8,9 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/device/codec"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/eedk"
@@ -24,14 +26,18 @@ type served struct {
 
 // serveRequest identifies the device, answers a retry from the replay
 // entries, runs the handler, and commits the usage record and the replay
-// entry in one store command before the response is sent.
-func (s *Server) serveRequest(ctx context.Context, p *peer, msg codec.Message, digest [32]byte) ([]byte, error) {
+// entry in one store command before the response is sent. It notes in ev
+// the device, volume, labels and key the request involved.
+func (s *Server) serveRequest(ctx context.Context, p *peer, msg codec.Message, digest [32]byte, ev *audit.Event) ([]byte, error) {
 	info, err := describe(msg)
 	if err != nil {
 		return nil, err
 	}
+	ev.Client.Serial, ev.Client.WWN, ev.Volser = info.serial, info.wwn, info.volser
 	d, err := s.identify(ctx, p, info)
+	ev.Client.DeviceID = d.ID
 	if err != nil {
+		ev.Type = audit.TypeAuth
 		s.recordRefusal(ctx, info, d.ID, err)
 		return nil, err
 	}
@@ -39,6 +45,7 @@ func (s *Server) serveRequest(ctx context.Context, p *peer, msg codec.Message, d
 		return nil, err
 	} else if ok {
 		s.log.Info("device: retry answered from the replay entry", "device", d.ID, "type", msg.Type().String())
+		ev.Reason = "retry answered from the replay entry"
 		return out, nil
 	}
 	var res served
@@ -74,6 +81,7 @@ func (s *Server) serveRequest(ctx context.Context, p *peer, msg codec.Message, d
 	if rec.WWN == "" {
 		rec.WWN = firstNonEmpty(info.wwn, d.WWN)
 	}
+	noteServed(ev, rec)
 	var cmd store.Command
 	if err := s.opts.Usage.Append(&cmd, rec); err != nil {
 		return nil, fmt.Errorf("device: usage record: %w", err)
@@ -139,13 +147,19 @@ func forDevice(pub crypto.PublicKey, key []byte, respType codec.Type, id codec.R
 }
 
 // pickLabels returns the two labels of a write: the request's, else the
-// device's, else its group's defaults, slot by slot.
+// device's, else its group's defaults, else the server-wide defaults (those
+// of the group "default", the seed's drive.default.alias1/2), slot by slot.
+// Group defaults are those in effect now: the registry applies a rollover
+// whose time has come.
 func (s *Server) pickLabels(d devices.Device, req1, req2 string) (string, string, error) {
 	l1, l2 := firstNonEmpty(req1, d.Alias1), firstNonEmpty(req2, d.Alias2)
-	if l1 == "" || l2 == "" {
-		g, err := s.opts.Registry.Group(d.Group)
+	for i, name := range []string{d.Group, devices.DefaultGroup} {
+		if (l1 != "" && l2 != "") || (i > 0 && strings.EqualFold(name, d.Group)) {
+			break
+		}
+		g, err := s.opts.Registry.Group(name)
 		if err != nil {
-			return "", "", fmt.Errorf("device: group %q of %s: %w", d.Group, d.ID, err)
+			return "", "", fmt.Errorf("device: group %q of %s: %w", name, d.ID, err)
 		}
 		l1, l2 = firstNonEmpty(l1, g.Alias1), firstNonEmpty(l2, g.Alias2)
 	}

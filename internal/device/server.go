@@ -18,9 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/labels"
+	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage"
 )
@@ -63,6 +65,16 @@ type Options struct {
 	// allowed before the first byte of a request, ReadTimeout the time to
 	// read the rest of it, WriteTimeout the time to write the response.
 	HandshakeTimeout, IdleTimeout, ReadTimeout, WriteTimeout time.Duration
+	// Audit receives one event per frame (request served, refused, denied
+	// or malformed) and per refused TLS handshake; nil records none. The
+	// server fails closed: a request is refused when audit.Ready(Audit)
+	// fails before its work, or its event cannot be recorded after it.
+	Audit audit.Recorder
+	// Node names this server in audit events.
+	Node string
+	// AuditFailed, if set, is called for each request refused because its
+	// event could not be recorded (a metrics counter).
+	AuditFailed func()
 }
 
 // Server serves the device protocol.
@@ -199,21 +211,25 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 		s.log.Warn("device: not a TLS connection, closing", "remote", remote)
 		return
 	}
+	start := time.Now()
 	_ = tc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.log.Warn("device: TLS handshake refused", "remote", remote, "err", err)
+		s.auditHandshake(ctx, tc, remote, start)
 		return
 	}
 	state := tc.ConnectionState()
 	if len(state.PeerCertificates) == 0 {
 		s.log.Warn("device: no client certificate, closing", "remote", remote)
+		s.auditHandshake(ctx, tc, remote, start)
 		return
 	}
-	peer := &peer{cert: state.PeerCertificates[0], remote: remote}
+	peer := &peer{cert: state.PeerCertificates[0], remote: remote, fingerprint: pki.Fingerprint(state.PeerCertificates[0])}
 	for {
 		frame, err := s.readFrame(tc)
 		if err != nil {
 			s.log.Debug("device: connection closed", "remote", remote, "err", err)
+			s.auditBadFrame(ctx, peer, err)
 			return
 		}
 		out, keep := s.exchange(ctx, peer, frame)

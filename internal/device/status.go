@@ -49,6 +49,7 @@ type statusEntry struct {
 // checked in order with errors.Is. Messages are fixed texts: details go to
 // the log, never to the device.
 var statusTable = []statusEntry{
+	{ErrAuditUnavailable, codec.StatusInternal, "audit trail unavailable"},
 	{ErrBadRequest, codec.StatusBadRequest, "bad request"},
 	{ErrReplayMismatch, codec.StatusBadRequest, "request id reused with a different request"},
 	{codec.ErrMalformed, codec.StatusBadRequest, "malformed request"},

@@ -19,7 +19,9 @@ import (
 // and the marker unchanged, so a device that joined meanwhile makes them
 // start again and see it.
 
-// group reads the group named name (any case).
+// group reads the group named name (any case), with the rollovers whose
+// time has come applied (sealed is the stored record, which may still hold
+// them).
 func (v view) group(name string) (Group, []byte, error) {
 	var g Group
 	if name == "" {
@@ -32,7 +34,7 @@ func (v view) group(name string) (Group, []byte, error) {
 	if !found || !strings.EqualFold(g.Name, name) {
 		return Group{}, nil, notFoundf("group %q not found", name)
 	}
-	return g, sealed, nil
+	return applyDue(g, v.r.now()), sealed, nil
 }
 
 // members returns the devices of the group named name.
@@ -92,6 +94,7 @@ func (r *Registry) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	if err != nil {
 		return Group{}, err
 	}
+	g = applyDue(g, r.now())
 	err = r.retry(ctx, "create group "+g.Name, func(cmd *store.Command) error {
 		return r.read(func(v view) error {
 			existing, _, err := v.group(g.Name)
@@ -140,6 +143,7 @@ func (r *Registry) ModifyGroup(ctx context.Context, name string, fn func(*Group)
 		if next, err = normalizeGroup(next, r.policy); err != nil {
 			return err
 		}
+		next = applyDue(next, r.now())
 		return r.read(func(v view) error {
 			if next.Family != cur.Family && next.Family != FamilyGeneric {
 				// The join marker is read before the members: a device
@@ -211,7 +215,8 @@ func (r *Registry) DeleteGroup(ctx context.Context, name string) error {
 	})
 }
 
-// Group returns the group named name (any case).
+// Group returns the group named name (any case), with the rollovers whose
+// time has come applied: its defaults are those in effect now.
 func (r *Registry) Group(name string) (Group, error) {
 	var g Group
 	err := r.read(func(v view) (err error) {
@@ -221,7 +226,8 @@ func (r *Registry) Group(name string) (Group, error) {
 	return g, err
 }
 
-// Groups returns every group, sorted by name.
+// Groups returns every group, sorted by name, each with the rollovers
+// whose time has come applied.
 func (r *Registry) Groups() ([]Group, error) {
 	var out []Group
 	err := r.read(func(v view) (err error) {
@@ -230,6 +236,10 @@ func (r *Registry) Groups() ([]Group, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	now := r.now()
+	for i := range out {
+		out[i] = applyDue(out[i], now)
 	}
 	slices.SortFunc(out, func(a, b Group) int {
 		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
@@ -242,6 +252,7 @@ func (r *Registry) Groups() ([]Group, error) {
 
 func cloneGroup(g Group) Group {
 	g.AllowedOps = slices.Clone(g.AllowedOps)
+	g.Rollovers = slices.Clone(g.Rollovers)
 	return g
 }
 

@@ -78,6 +78,9 @@ type Group struct {
 	// as in the KMIP specification, e.g. "Get", "Locate"); empty: all.
 	AllowedOps []string  `json:"allowed_ops,omitempty"`
 	Created    time.Time `json:"created"`
+	// Rollovers are the scheduled changes of the defaults above that have
+	// not yet taken effect, in time order (see Rollover).
+	Rollovers []Rollover `json:"rollovers,omitempty"`
 }
 
 // PendingCert is a client certificate seen but not yet accepted.

@@ -180,6 +180,9 @@ func normalizeGroup(g Group, def Policy) (Group, error) {
 	if g.AllowedOps, err = normalizeOps(g.AllowedOps); err != nil {
 		return Group{}, err
 	}
+	if g.Rollovers, err = normalizeRollovers(g.Rollovers); err != nil {
+		return Group{}, err
+	}
 	return g, nil
 }
 

@@ -11,6 +11,7 @@ package eedk
 
 import (
 	"crypto"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -71,9 +72,26 @@ func KeyHash(pub *rsa.PublicKey) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// ErrNotFIPS: the parameters are not approved in FIPS 140-3 mode.
+var ErrNotFIPS = errors.New("eedk: not allowed in FIPS mode")
+
+// fipsMinBits is the smallest RSA label key used in FIPS 140-3 mode.
+const fipsMinBits = 2048
+
 func checkHash(h crypto.Hash) error {
 	if h != crypto.SHA256 && h != crypto.SHA1 {
 		return fmt.Errorf("%w: OAEP hash must be SHA-256 or SHA-1", ErrInvalid)
+	}
+	if h == crypto.SHA1 && fips140.Enabled() {
+		return fmt.Errorf("%w: RSA-OAEP with SHA-1 (use a label with OAEP SHA-256)", ErrNotFIPS)
+	}
+	return nil
+}
+
+// checkBits refuses RSA keys below 2048 bits in FIPS 140-3 mode.
+func checkBits(pub crypto.PublicKey) error {
+	if k, ok := pub.(*rsa.PublicKey); ok && fips140.Enabled() && k.N.BitLen() < fipsMinBits {
+		return fmt.Errorf("%w: RSA key of %d bits (want %d or more)", ErrNotFIPS, k.N.BitLen(), fipsMinBits)
 	}
 	return nil
 }
@@ -84,6 +102,9 @@ func Wrap(pub *rsa.PublicKey, label string, enc Encoding, hash crypto.Hash, data
 		return EEDK{}, fmt.Errorf("%w: data key must be %d bytes", ErrInvalid, DataKeySize)
 	}
 	if err := checkHash(hash); err != nil {
+		return EEDK{}, err
+	}
+	if err := checkBits(pub); err != nil {
 		return EEDK{}, err
 	}
 	e := EEDK{Encoding: enc, Hash: hash}
@@ -114,6 +135,9 @@ func Wrap(pub *rsa.PublicKey, label string, enc Encoding, hash crypto.Hash, data
 // behind crypto.Decrypter).
 func Unwrap(priv crypto.Decrypter, e EEDK) ([]byte, error) {
 	if err := checkHash(e.Hash); err != nil {
+		return nil, err
+	}
+	if err := checkBits(priv.Public()); err != nil {
 		return nil, err
 	}
 	dk, err := priv.Decrypt(rand.Reader, e.Wrapped, &rsa.OAEPOptions{Hash: e.Hash})

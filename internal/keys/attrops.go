@@ -91,6 +91,9 @@ func (m *Manager) ModifyAttribute(ctx context.Context, id string, a kmip.Attribu
 		if err != nil {
 			return err
 		}
+		if err := checkOneWay(a.AttributeName, o.Attrs[pos].AttributeValue, a.AttributeValue); err != nil {
+			return err
+		}
 		o.Attrs[pos].AttributeValue = a.AttributeValue
 		m.afterChange(o, a.AttributeName)
 		return nil
@@ -193,4 +196,22 @@ func (m *Manager) leaseTime(o *Object) time.Duration {
 		}
 	}
 	return m.lease
+}
+
+// checkOneWay refuses the changes that would expose key material again:
+// Extractable may go from True to False only, Sensitive from False to
+// True only (once a key is not extractable, e.g. a key label's private
+// key, no client can make it extractable).
+func checkOneWay(name kmip.AttributeName, cur, next any) error {
+	switch name {
+	case kmip.AttributeNameExtractable:
+		if cur == false && next != false {
+			return fmt.Errorf("%w: Extractable cannot change from False to True", ErrPermissionDenied)
+		}
+	case kmip.AttributeNameSensitive:
+		if cur == true && next != true {
+			return fmt.Errorf("%w: Sensitive cannot change from True to False", ErrPermissionDenied)
+		}
+	}
+	return nil
 }

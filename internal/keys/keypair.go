@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -16,6 +17,7 @@ import (
 // seed's labels use it.
 const (
 	minRSABits     = 1024
+	fipsMinRSABits = 2048 // in FIPS 140-3 mode
 	maxRSABits     = 4096
 	DefaultRSABits = 2048
 )
@@ -102,6 +104,9 @@ func generatePair(alg kmip.CryptographicAlgorithm, bits int32, curve kmip.Recomm
 		}
 		if bits < minRSABits || bits > maxRSABits {
 			return nil, nil, 0, fmt.Errorf("%w: RSA length must be %d to %d bits", ErrInvalidField, minRSABits, maxRSABits)
+		}
+		if bits < fipsMinRSABits && fips140.Enabled() {
+			return nil, nil, 0, fmt.Errorf("%w: RSA length must be %d bits or more in FIPS mode", ErrInvalidField, fipsMinRSABits)
 		}
 		k, err := rsa.GenerateKey(rand.Reader, int(bits))
 		if err != nil {

@@ -85,14 +85,14 @@ var (
 
 // principal resolves the peer, reusing a recent answer on the same
 // connection.
-func (r *Router) principal(ctx context.Context, peer Peer, serial string) (devices.Principal, error) {
+// fp is the certificate's fingerprint (pki.Fingerprint).
+func (r *Router) principal(ctx context.Context, peer Peer, fp, serial string) (devices.Principal, error) {
 	if r.resolver == nil {
 		return devices.Principal{Kind: devices.KindAdmin, Group: devices.DefaultGroup, AllGroups: true}, nil
 	}
 	if peer.Certificate == nil {
 		return devices.Principal{}, errAuthNoCert
 	}
-	fp := devices.Fingerprint(peer.Certificate)
 	if r.resolver.IsRevoked(fp) {
 		return devices.Principal{}, errAuthRevoked
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
 
@@ -63,6 +64,12 @@ type ConnConfig struct {
 	MaxMessageSize int
 	// Limits bound the depth and item count of a request message.
 	Limits wire.Limits
+	// Audit receives an event for each refused TLS handshake and each
+	// message refused by the framing rules before it reaches the handler
+	// (which audits the messages it is handed); nil records none.
+	Audit audit.Recorder
+	// Node names this server in audit events.
+	Node string
 }
 
 func (c ConnConfig) withDefaults() ConnConfig {
@@ -254,10 +261,12 @@ func (s *Server) serveConn(ctx, reqCtx context.Context, g *connGroup, sc *server
 		log.Error("kmip: connection is not TLS, closing; the listener must be a TLS listener")
 		return
 	}
+	hsStart := time.Now()
 	peer, err := s.handshake(ctx, tc, id)
 	if err != nil {
 		s.handshakeFails.Add(1)
 		log.Info("kmip: handshake failed", "err", err)
+		s.auditConn(reqCtx, tc, Peer{RemoteAddr: remote, ConnID: id}, auditOpHandshake, hsStart)
 		return
 	}
 	log.Debug("kmip: connection open", "subject", peer.Certificate.Subject.String())
@@ -284,6 +293,7 @@ func (s *Server) serveConn(ctx, reqCtx context.Context, g *connGroup, sc *server
 				// A malformed or stalled message: one error response, then close.
 				s.framingErrs.Add(1)
 				log.Warn("kmip: invalid message, closing", "err", err)
+				s.auditConn(reqCtx, tc, peer, auditOpMessage, time.Now())
 				s.write(tc, log, failureResponse(kmip.ResultReasonInvalidMessage, "invalid message"))
 				return
 			}

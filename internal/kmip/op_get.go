@@ -19,8 +19,9 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if err != nil {
 		return nil, err
 	}
-	if req.KeyWrappingSpecification != nil || req.KeyWrapType != 0 {
-		return nil, errWrapping
+	if req.KeyWrapType == kmip.AsRegistered {
+		// Wrapped keys are unwrapped when registered: the wrapping is not kept.
+		return nil, errWrapType
 	}
 	if req.KeyCompressionType != 0 && req.KeyCompressionType != kmip.KeyCompressionTypeECPublicKeyTypeUncompressed {
 		return nil, errCompression
@@ -41,6 +42,11 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	value, err := convert(o.Value, req.KeyFormatType)
 	if err != nil {
 		return nil, err
+	}
+	if req.KeyWrappingSpecification != nil {
+		if value, err = r.wrapObject(ctx, b, o, value, req.KeyWrappingSpecification); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.m.MarkServed(ctx, o); err != nil {
 		return nil, err

@@ -53,7 +53,11 @@ func (r *Router) register(ctx context.Context, b *batch, p kmip.OperationPayload
 	if err != nil {
 		return nil, err
 	}
-	o, err := r.m.Register(ctx, req.ObjectType, req.Object, attrs)
+	value, err := r.unwrapRegistered(ctx, b, req.Object)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.m.Register(ctx, req.ObjectType, value, attrs)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +80,7 @@ func (r *Router) reKey(ctx context.Context, b *batch, p kmip.OperationPayload) (
 	if err != nil {
 		return nil, err
 	}
+	b.obj = o
 	b.placeholder = o.ID
 	return &payloads.RekeyResponsePayload{UniqueIdentifier: o.ID}, nil
 }

@@ -2,6 +2,7 @@ package kmip
 
 import (
 	"context"
+	"crypto/fips140"
 	"slices"
 
 	"github.com/ovh/kmip-go"
@@ -11,6 +12,18 @@ import (
 
 // VendorIdentification is what Query answers for Server Information.
 const VendorIdentification = "keywarden"
+
+// VendorIdentificationFIPS is what Query answers for Server Information
+// when the process runs Go's FIPS 140-3 module.
+const VendorIdentificationFIPS = "keywarden (FIPS 140-3 mode)"
+
+// vendorIdentification reports the product and, when on, FIPS mode.
+func vendorIdentification() string {
+	if fips140.Enabled() {
+		return VendorIdentificationFIPS
+	}
+	return VendorIdentification
+}
 
 // discoverVersions answers the versions this server speaks, highest first,
 // restricted to those the client lists when it lists any.
@@ -42,7 +55,7 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 		case kmip.QueryFunctionObjects:
 			resp.ObjectType = objectTypes
 		case kmip.QueryFunctionServerInformation:
-			resp.VendorIdentification = VendorIdentification
+			resp.VendorIdentification = vendorIdentification()
 			resp.ServerInformation = &ttlv.Value{Tag: kmip.TagServerInformation, Value: ttlv.Struct{}}
 		}
 	}

@@ -33,6 +33,14 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationObtainLease:        r.obtainLease,
 		kmip.OperationArchive:            r.archive,
 		kmip.OperationRecover:            r.recover,
+		kmip.OperationEncrypt:            r.encrypt,
+		kmip.OperationDecrypt:            r.decrypt,
+		kmip.OperationSign:               r.sign,
+		kmip.OperationSignatureVerify:    r.signatureVerify,
+		kmip.OperationMAC:                r.mac,
+		kmip.OperationMACVerify:          r.macVerify,
+		kmip.OperationRNGRetrieve:        r.rngRetrieve,
+		kmip.OperationHash:               r.hash,
 	}
 }
 

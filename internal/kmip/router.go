@@ -12,9 +12,11 @@ import (
 	_ "github.com/ovh/kmip-go/payloads" // registers the operation payloads
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip/wire"
+	"github.com/keywarden/keywarden/internal/pki"
 )
 
 // Versions this server speaks, highest first.
@@ -34,6 +36,8 @@ type Router struct {
 	metrics  Metrics
 	usage    UsageRecorder
 	cache    principals
+	audit    audit.Recorder // nil: no events
+	node     string
 }
 
 // NewRouter returns the KMIP router over a Manager.
@@ -55,6 +59,12 @@ type batch struct {
 	placeholder string
 	peer        Peer
 	principal   devices.Principal
+	// fingerprint and serial identify the caller in audit events.
+	fingerprint string
+	serial      string
+	// obj is the object the current item served or created, if the
+	// handler had it, for the item's audit event.
+	obj *keys.Object
 }
 
 // id resolves an omitted Unique Identifier to the ID placeholder.
@@ -74,7 +84,11 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("kmip: panic while handling a request", "conn", peer.ConnID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp = errorResponse(kmip.V1_0, nil, errGeneral)
+			e := errGeneral
+			if !r.auditMessage(ctx, peer, e, start) {
+				e = errAuditUnavailable
+			}
+			resp = errorResponse(kmip.V1_0, nil, e)
 		}
 	}()
 	msg, err := r.decode(req)
@@ -84,9 +98,13 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 		if msg != nil {
 			v = negotiate(msg.Header.ProtocolVersion)
 		}
-		return errorResponse(v, nil, toKMIP(err))
+		e := toKMIP(err)
+		if !r.auditMessage(ctx, peer, e, start) {
+			e = errAuditUnavailable
+		}
+		return errorResponse(v, nil, e)
 	}
-	out := r.run(ctx, peer, msg)
+	out := r.run(ctx, peer, msg, start)
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("kmip: request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
 	}
@@ -159,17 +177,28 @@ func negotiate(v kmip.ProtocolVersion) kmip.ProtocolVersion {
 
 // run executes the batch items in order, honouring the Batch Error
 // Continuation Option (Stop by default; Undo is refused).
-func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *kmip.ResponseMessage {
-	b := &batch{version: negotiate(msg.Header.ProtocolVersion), peer: peer}
+//
+// Every answered item is audited (see WithAudit); items a stopped batch
+// leaves unanswered are not.
+func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage, start time.Time) *kmip.ResponseMessage {
+	b := &batch{version: negotiate(msg.Header.ProtocolVersion), peer: peer, serial: deviceSerial(msg.Header)}
+	if peer.Certificate != nil {
+		b.fingerprint = pki.Fingerprint(peer.Certificate)
+	}
 	resp := &kmip.ResponseMessage{Header: kmip.ResponseHeader{
 		ProtocolVersion: b.version,
 		TimeStamp:       time.Now().UTC().Truncate(time.Second),
 	}}
-	p, err := r.principal(ctx, peer, deviceSerial(msg.Header))
+	if !r.refuseUnaudited(ctx, b, msg, resp) {
+		return resp
+	}
+	p, err := r.principal(ctx, peer, b.fingerprint, b.serial)
 	if err != nil {
 		ke := toKMIP(err)
+		b.principal = p
 		for _, it := range msg.BatchItem {
-			resp.BatchItem = append(resp.BatchItem, failed(it, ke))
+			item := r.audited(ctx, b, it, failed(it, ke), err, audit.TypeAuth, "", start)
+			resp.BatchItem = append(resp.BatchItem, item)
 			r.observe(it.Operation, "denied", 0)
 		}
 		resp.Header.BatchCount = int32(len(resp.BatchItem))
@@ -178,20 +207,30 @@ func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *
 	b.principal = p
 	ctx = keys.WithAccess(ctx, access(p))
 	if msg.Header.ProtocolVersion.ProtocolVersionMajor != 1 {
-		resp.BatchItem = append(resp.BatchItem, failed(msg.BatchItem[0], kerr(kmip.ResultReasonInvalidMessage, "protocol version not supported")))
+		it := msg.BatchItem[0]
+		e := kerr(kmip.ResultReasonInvalidMessage, "protocol version not supported")
+		resp.BatchItem = append(resp.BatchItem, r.audited(ctx, b, it, failed(it, e), e, opType(it.Operation), "", start))
 		resp.Header.BatchCount = 1
 		return resp
 	}
 	cont := msg.Header.BatchErrorContinuationOption
 	if cont == kmip.BatchErrorContinuationOptionUndo {
+		e := kerr(kmip.ResultReasonFeatureNotSupported, "batch error continuation option Undo is not supported")
 		for _, it := range msg.BatchItem {
-			resp.BatchItem = append(resp.BatchItem, failed(it, kerr(kmip.ResultReasonFeatureNotSupported, "batch error continuation option Undo is not supported")))
+			resp.BatchItem = append(resp.BatchItem, r.audited(ctx, b, it, failed(it, e), e, opType(it.Operation), "", start))
 		}
 		resp.Header.BatchCount = int32(len(resp.BatchItem))
 		return resp
 	}
-	for _, it := range msg.BatchItem {
-		item := r.runItem(ctx, b, it)
+	for i, it := range msg.BatchItem {
+		itemStart := start
+		if i > 0 {
+			itemStart = time.Now()
+		}
+		placeholder := b.placeholder
+		b.obj = nil
+		item, cause := r.runItem(ctx, b, it)
+		item = r.audited(ctx, b, it, item, cause, opType(it.Operation), placeholder, itemStart)
 		resp.BatchItem = append(resp.BatchItem, item)
 		if item.ResultStatus != kmip.ResultStatusSuccess && cont != kmip.BatchErrorContinuationOptionContinue {
 			break
@@ -201,19 +240,20 @@ func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage) *
 	return resp
 }
 
-func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem) kmip.ResponseBatchItem {
+// runItem runs one batch item; cause is the error behind a failed item.
+func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem) (item kmip.ResponseBatchItem, cause error) {
 	if it.MessageExtension != nil && it.MessageExtension.CriticalityIndicator {
-		return failed(it, errFeatureNotSupp)
+		return failed(it, errFeatureNotSupp), errFeatureNotSupp
 	}
 	op, ok := r.ops[it.Operation]
 	if !ok {
 		r.observe(it.Operation, "failed", 0)
-		return failed(it, errOperationNotSupp)
+		return failed(it, errOperationNotSupp), errOperationNotSupp
 	}
 	if !permitted(b.principal, it.Operation) {
 		r.log.Info("kmip: operation denied", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "principal", b.principal.Name, "kind", b.principal.Kind, "group", b.principal.Group)
 		r.observe(it.Operation, "denied", 0)
-		return failed(it, errOpNotAllowed)
+		return failed(it, errOpNotAllowed), errOpNotAllowed
 	}
 	start := time.Now()
 	payload, err := op(ctx, b, it.RequestPayload)
@@ -221,7 +261,7 @@ func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem
 		ke := toKMIP(err)
 		r.log.Info("kmip: operation failed", "conn", b.peer.ConnID, "op", ttlv.EnumStr(it.Operation), "reason", ttlv.EnumStr(ke.Reason), "err", err)
 		r.observe(it.Operation, "failed", time.Since(start))
-		return failed(it, ke)
+		return failed(it, ke), err
 	}
 	r.observe(it.Operation, "ok", time.Since(start))
 	return kmip.ResponseBatchItem{
@@ -229,7 +269,7 @@ func (r *Router) runItem(ctx context.Context, b *batch, it kmip.RequestBatchItem
 		UniqueBatchItemID: it.UniqueBatchItemID,
 		ResultStatus:      kmip.ResultStatusSuccess,
 		ResponsePayload:   payload,
-	}
+	}, nil
 }
 
 func (r *Router) observe(op kmip.Operation, outcome string, d time.Duration) {

@@ -147,9 +147,9 @@ func TestRejectsWhatItCannotInterpret(t *testing.T) {
 			}
 		})
 	}
-	resp := roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4, &payloads.EncryptRequestPayload{UniqueIdentifier: "x"}))
+	resp := roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4, kmip.NewUnknownPayload(kmip.OperationValidate)))
 	if resp.BatchItem[0].ResultReason != kmip.ResultReasonOperationNotSupported {
-		t.Fatalf("encrypt: %v", resp.BatchItem[0].ResultReason)
+		t.Fatalf("validate: %v", resp.BatchItem[0].ResultReason)
 	}
 }
 

@@ -30,7 +30,10 @@ var tapeNamespaces = map[string]bool{"LIBRARY-LTO": true, "LIBRARY-LTO-2": true,
 // recordUsage notes that o was created ("write") or served ("read") for a
 // storage device. Objects that belong to no storage flow are not recorded.
 // A failure to record is logged; the KMIP answer stands.
+//
+// It also notes o as the item's object for its audit event.
 func (r *Router) recordUsage(ctx context.Context, b *batch, op kmip.Operation, o *keys.Object) {
+	b.obj = o
 	if r.usage == nil || o == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/kmipclient"
 
 	"github.com/keywarden/keywarden/internal/labels"
@@ -54,6 +55,19 @@ func TestKMIPSeesLabels(t *testing.T) {
 			}
 		})
 	}
+
+	// No attribute change opens a way out: the private key stays
+	// unextractable whatever a client tries on Extractable.
+	t.Run("make extractable", func(t *testing.T) {
+		_, merr := c.ModifyAttribute(lb.PrivateKeyID, kmip.AttributeNameExtractable, true).ExecContext(ctx)
+		_, derr := c.DeleteAttribute(lb.PrivateKeyID, kmip.AttributeNameExtractable).ExecContext(ctx)
+		if merr == nil || derr == nil {
+			t.Errorf("Extractable changed by a client: Modify Attribute: %v, Delete Attribute: %v", merr, derr)
+		}
+		if _, err := c.Get(lb.PrivateKeyID).ExecContext(ctx); err == nil {
+			t.Fatal("KMIP Get of the label's private key succeeded after changing Extractable")
+		}
+	})
 
 	resp, err := c.Locate().WithName("kmip-visible").ExecContext(ctx)
 	if err != nil {

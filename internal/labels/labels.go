@@ -27,6 +27,9 @@ var (
 const (
 	DefaultBits = 2048
 	MinBits     = 1024
+	// FIPSMinBits is the smallest RSA key a label may have in FIPS 140-3
+	// mode.
+	FIPSMinBits = 2048
 	MaxBits     = 4096
 	// WeakBits and below are accepted (the seed's and migrated labels) with
 	// a logged warning.

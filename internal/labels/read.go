@@ -98,34 +98,20 @@ func (s *Service) PublicKey(ctx context.Context, name string) (*rsa.PublicKey, c
 
 // Decrypter returns the label's private key and OAEP hash, to unwrap data
 // keys. A partner's label (or one whose private key was destroyed) gives
-// ErrNoPrivateKey. The key never leaves the server.
+// ErrNoPrivateKey. The key is used in the server only (ExportPrivateKey is
+// the administrator's audited way out).
 func (s *Service) Decrypter(ctx context.Context, name string) (crypto.Decrypter, crypto.Hash, error) {
 	lb, _, err := s.find(ctx, name)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !lb.HasPrivateKey {
-		return nil, 0, fmt.Errorf("%w: %q is a certificate alone", ErrNoPrivateKey, name)
-	}
 	_, h, err := parseHash(lb.OAEPHash)
 	if err != nil {
 		return nil, 0, err
 	}
-	o, err := s.keys.Get(scope(ctx), lb.PrivateKeyID)
+	priv, err := s.privateKey(ctx, lb)
 	if err != nil {
-		return nil, 0, fmt.Errorf("labels: %q: private key: %w", name, err)
-	}
-	pk, ok := o.Value.(*kmip.PrivateKey)
-	if !ok || pk == nil {
-		return nil, 0, fmt.Errorf("%w: the private key of %q was destroyed", ErrNoPrivateKey, name)
-	}
-	der := keyBytes(pk.KeyBlock)
-	if der == nil || pk.KeyBlock.KeyFormatType != kmip.KeyFormatTypePKCS_1 {
-		return nil, 0, fmt.Errorf("labels: %q: private key is not stored as PKCS#1", name)
-	}
-	priv, err := x509.ParsePKCS1PrivateKey(der)
-	if err != nil {
-		return nil, 0, fmt.Errorf("labels: %q: parse private key: %w", name, keys.ErrCorrupted)
+		return nil, 0, err
 	}
 	return priv, h, nil
 }

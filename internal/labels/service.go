@@ -2,6 +2,7 @@ package labels
 
 import (
 	"context"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -65,6 +66,9 @@ func (s *Service) Create(ctx context.Context, name string, opts CreateOptions) (
 	}
 	if bits < MinBits || bits > MaxBits || bits%8 != 0 {
 		return nil, fmt.Errorf("%w: key size %d: want %d to %d bits", ErrInvalid, bits, MinBits, MaxBits)
+	}
+	if bits < FIPSMinBits && fips140.Enabled() {
+		return nil, fmt.Errorf("%w: key size %d: FIPS mode allows RSA of %d bits or more", ErrInvalid, bits, FIPSMinBits)
 	}
 	if bits <= WeakBits {
 		s.log.Warn("creating a weak key label: RSA-1024 is accepted only for older drives and migrated labels",
@@ -165,6 +169,9 @@ func (s *Service) Import(ctx context.Context, name string, opts ImportOptions) (
 	}
 	if b := pub.N.BitLen(); b < MinBits || b > MaxBits {
 		return nil, fmt.Errorf("%w: label certificate: RSA key of %d bits: want %d to %d", ErrInvalid, b, MinBits, MaxBits)
+	}
+	if b := pub.N.BitLen(); b < FIPSMinBits && fips140.Enabled() {
+		return nil, fmt.Errorf("%w: label certificate: RSA key of %d bits: FIPS mode allows %d bits or more", ErrInvalid, b, FIPSMinBits)
 	}
 	if priv != nil && !priv.PublicKey.Equal(pub) {
 		return nil, fmt.Errorf("%w: the private key does not match the certificate", ErrInvalid)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -30,6 +31,15 @@ type InitConfig struct {
 	// PassphraseFile, if set, names a file whose content seals the master
 	// key (Argon2id); otherwise the master key is stored raw (mode 0600).
 	PassphraseFile string
+	// Seal chooses the master key provider: barrier.KindFile,
+	// barrier.KindPassphrase or barrier.KindPKCS11; empty means passphrase
+	// when PassphraseFile is set, else file.
+	Seal string
+	// PKCS11 names the module and token for a PKCS#11 master key.
+	PKCS11 barrier.PKCS11Config
+	// PINFile holds the token's user PIN; empty means the environment
+	// variable barrier.PINEnv.
+	PINFile string
 	// SANs are extra names for the server certificate: IP addresses become
 	// IP SANs, anything else a DNS name.
 	SANs []string
@@ -59,10 +69,13 @@ func Init(ctx context.Context, cfg InitConfig) error {
 		return fmt.Errorf("server: init: create data directory: %w", err)
 	}
 
-	mk, err := barrier.CreateMasterKey(cfg.DataDir, cfg.PassphraseFile)
+	mk, err := barrier.CreateMasterKeyWith(cfg.DataDir, barrier.MasterKeyOptions{
+		Seal: cfg.Seal, PassphraseFile: cfg.PassphraseFile, PKCS11: cfg.PKCS11, PINFile: cfg.PINFile,
+	})
 	if err != nil {
 		return fmt.Errorf("server: init: %w", err)
 	}
+	defer func() { _ = closeMasterKey(mk) }()
 	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, StoreFile), store.BoltOptions{Logger: logger})
 	if err != nil {
 		return fmt.Errorf("server: init: %w (the directory is now partly initialised: remove it and run init again)", err)
@@ -119,4 +132,12 @@ func Initialized(dataDir string) (bool, error) {
 func pathExists(path string) bool {
 	_, err := os.Lstat(path)
 	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// closeMasterKey ends a master key's sessions with its HSM, if it has any.
+func closeMasterKey(mk barrier.MasterKey) error {
+	if c, ok := mk.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }

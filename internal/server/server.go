@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"crypto/fips140"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/keywarden/keywarden/internal/admin"
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/device"
 	"github.com/keywarden/keywarden/internal/devices"
@@ -49,6 +51,15 @@ type Config struct {
 	// PassphraseFile names the file holding the master key passphrase, for
 	// a passphrase-sealed master key.
 	PassphraseFile string
+	// PINFile names the file holding the PKCS#11 user PIN, for a master
+	// key in an HSM; empty means the environment variable
+	// KEYWARDEN_PKCS11_PIN (barrier.PINEnv).
+	PINFile string
+	// FIPS requires the process to run Go's FIPS 140-3 module (started
+	// with GODEBUG=fips140=on): New refuses to start otherwise. The mode is
+	// fixed when a process starts; keywarden serve --fips re-executes
+	// itself to enter it.
+	FIPS bool
 	// KMIPAddr, DeviceAddr and AdminAddr are the listener addresses
 	// (host:port; port 0 picks a free port). Empty means the defaults.
 	KMIPAddr, DeviceAddr, AdminAddr string
@@ -63,6 +74,19 @@ type Config struct {
 	// Version is the version the admin API reports; empty means the
 	// module version of the binary.
 	Version string
+	// Audit receives the audit events of every front end and of the
+	// server itself (start, stop); nil means audit.Discard. Front ends
+	// fail closed on it: see kmip.WithAudit, device.Options.Audit and
+	// admin.Config.Audit.
+	Audit audit.Recorder
+	// AuditTrail configures the audit file trail the server opens in
+	// DIR/audit when Audit is nil (Dir, ChainKey, Anchor, OnFailure and
+	// Logger are filled in by the server when empty).
+	AuditTrail audit.Config
+	// NoAuditTrail, with Audit nil, keeps no audit trail at all.
+	NoAuditTrail bool
+	// Node names this server in audit events; empty means the host name.
+	Node string
 }
 
 // Server is a running (or ready to run) keywarden server.
@@ -71,6 +95,8 @@ type Server struct {
 	log     *slog.Logger
 	tls     *tls.Config
 	store   *store.Bolt
+	mk      barrier.MasterKey // closed with the store
+	trail   *audit.Trail      // the file trail, when the server opened one
 	router  *kmip.Router
 	devices *devices.Registry
 	metrics *admin.Metrics
@@ -102,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory given")
 	}
+	if cfg.FIPS && !fips140.Enabled() {
+		return nil, errors.New("server: FIPS mode requested, but this process does not run Go's FIPS 140-3 module: start it with GODEBUG=fips140=on in its environment (keywarden serve --fips does so by re-executing itself)")
+	}
 	tuneGarbageCollector()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -112,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
+	cfg.Node = nodeName(cfg.Node)
 	logger := cfg.Logger
 
 	initialised, err := Initialized(cfg.DataDir)
@@ -121,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 	if !initialised {
 		logger.Info("data directory not initialised; initialising", "dir", cfg.DataDir)
 		err := Init(context.Background(), InitConfig{
-			DataDir: cfg.DataDir, PassphraseFile: cfg.PassphraseFile, SANs: cfg.SANs, Logger: logger,
+			DataDir: cfg.DataDir, PassphraseFile: cfg.PassphraseFile, PINFile: cfg.PINFile, SANs: cfg.SANs, Logger: logger,
 		})
 		if err != nil {
 			return nil, err
@@ -131,19 +161,20 @@ func New(cfg Config) (*Server, error) {
 			"dir", cfg.DataDir, "sans", cfg.SANs)
 	}
 
-	mk, err := barrier.OpenMasterKey(cfg.DataDir, cfg.PassphraseFile)
+	mk, err := barrier.OpenMasterKeyWith(cfg.DataDir, barrier.MasterKeyOptions{PassphraseFile: cfg.PassphraseFile, PINFile: cfg.PINFile})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	tlsConf, err := pki.LoadServerTLS(cfg.DataDir, mk)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, errors.Join(fmt.Errorf("server: %w", err), closeMasterKey(mk))
 	}
 	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, StoreFile), store.BoltOptions{Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, errors.Join(fmt.Errorf("server: %w", err), closeMasterKey(mk))
 	}
-	s := &Server{cfg: cfg, log: logger, tls: tlsConf, store: st, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: logger, tls: tlsConf, store: st, mk: mk, done: make(chan struct{})}
+	logger.Debug("master key opened", "kind", mk.Kind(), "fips", fips140.Enabled())
 	b, err := barrier.New(context.Background(), st, mk, barrier.Options{Logger: logger})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -164,6 +195,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	if err := s.openAudit(b); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	cfg = s.cfg
 	s.usage, err = usage.New(context.Background(), st, b, logger)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -174,6 +209,8 @@ func New(cfg Config) (*Server, error) {
 	s.device, err = device.New(device.Options{
 		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
+		Audit:  cfg.Audit, Node: cfg.Node,
+		AuditFailed: func() { s.metrics.AuditFailed(string(audit.ProtoDevice)) },
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -185,11 +222,15 @@ func New(cfg Config) (*Server, error) {
 		Usage:     s.usage,
 		Labels:    s.labels,
 		KeyGroups: s.kgroups,
+		Audit:     cfg.Audit,
+		Node:      cfg.Node,
+		AuditTrail: s.trailOrNil(),
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
-	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics), kmip.WithUsage(s.usage))
+	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics), kmip.WithUsage(s.usage),
+		kmip.WithAudit(cfg.Audit, cfg.Node))
 	return s, nil
 }
 
@@ -250,6 +291,9 @@ func (s *Server) ready() error {
 	case s.storeClosed.Load():
 		return errors.New("server: store closed")
 	}
+	if err := audit.Ready(s.cfg.Audit); err != nil {
+		return fmt.Errorf("server: audit trail: %w", err)
+	}
 	return nil
 }
 
@@ -300,6 +344,8 @@ func (s *Server) Start(ctx context.Context) error {
 	deviceLn = s.metrics.TrackListener("device", deviceLn)
 	adminLn = s.metrics.TrackListener("admin", adminLn)
 
+	// Recorded before the first request can be served.
+	s.auditServer(auditOpStart, audit.Success, "")
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)
@@ -310,6 +356,8 @@ func (s *Server) Start(ctx context.Context) error {
 		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
 			Logger:       s.log.With("listener", "kmip"),
 			DrainTimeout: grace,
+			Audit:        s.cfg.Audit,
+			Node:         s.cfg.Node,
 		})
 		switch {
 		case errors.Is(err, kmip.ErrDrainTimeout):
@@ -331,6 +379,11 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		err := g.Wait()
 		cancel()
+		if err != nil {
+			s.auditServer(auditOpStop, audit.Failure, "a listener failed")
+		} else {
+			s.auditServer(auditOpStop, audit.Success, "")
+		}
 		if cerr := s.closeStore(); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
@@ -407,8 +460,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeStore() error {
 	s.closeMu.Do(func() {
 		s.storeClosed.Store(true)
+		if s.trail != nil {
+			if err := s.trail.Close(); err != nil {
+				s.closeEr = fmt.Errorf("server: close audit trail: %w", err)
+			}
+		}
 		if err := s.store.Close(); err != nil {
-			s.closeEr = fmt.Errorf("server: close store: %w", err)
+			s.closeEr = errors.Join(s.closeEr, fmt.Errorf("server: close store: %w", err))
+		}
+		if err := closeMasterKey(s.mk); err != nil {
+			s.closeEr = errors.Join(s.closeEr, fmt.Errorf("server: %w", err))
 		}
 	})
 	return s.closeEr

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
@@ -42,6 +43,7 @@ type options struct {
 	passphraseFile string
 	logger         *slog.Logger
 	grace          time.Duration
+	audit          audit.Recorder
 }
 
 // WithDataDir runs the server on dir instead of a fresh t.TempDir(), for
@@ -57,6 +59,11 @@ func WithLogger(logger *slog.Logger) Option { return func(o *options) { o.logger
 
 // WithShutdownGrace sets the server's shutdown grace period (default 5s).
 func WithShutdownGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
+
+// WithAudit sends the server's audit events to rec (for example an
+// *audit.Memory, whose SetFail exercises the fail-closed paths) instead
+// of discarding them.
+func WithAudit(rec audit.Recorder) Option { return func(o *options) { o.audit = rec } }
 
 // Start starts a server and registers its shutdown with t.Cleanup. It fails
 // the test if the server cannot start or does not shut down cleanly.
@@ -83,6 +90,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 		AdminAddr:      "127.0.0.1:0",
 		Logger:         o.logger,
 		ShutdownGrace:  o.grace,
+		Audit:          o.audit,
+		Node:           "testenv",
 	})
 	if err != nil {
 		t.Fatalf("testenv: %v", err)

@@ -3,7 +3,6 @@ package usage
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -27,16 +26,25 @@ func (l *Log) prefix(kind byte, value string) []byte {
 	return append([]byte{kind}, blind...)
 }
 
-// indexKeys returns the index keys of r (stored r.ID).
-func (l *Log) indexKeys(r Record) [][]byte {
-	var out [][]byte
+// covered reports whether index entries of kind carry the sealed record.
+func covered(kind byte) bool { return kind == idxAlias }
+
+// indexEntry is one index key of a record and its kind.
+type indexEntry struct {
+	kind byte
+	key  []byte
+}
+
+// indexKeys returns the index entries of r (stored r.ID).
+func (l *Log) indexKeys(r Record) []indexEntry {
+	var out []indexEntry
 	seen := map[string]bool{}
 	add := func(kind byte, v string) {
 		if v == "" || seen[string(kind)+v] {
 			return
 		}
 		seen[string(kind)+v] = true
-		out = append(out, append(l.prefix(kind, v), r.ID...))
+		out = append(out, indexEntry{kind: kind, key: append(l.prefix(kind, v), r.ID...)})
 	}
 	add(idxVolser, r.Volser)
 	add(idxAlias, r.Alias1)
@@ -66,23 +74,42 @@ type Query struct {
 // volser, an alias or a drive is answered by a prefix scan of that index;
 // a time-range-only query scans the records from From onwards.
 func (l *Log) Query(ctx context.Context, q Query) ([]Record, error) {
-	if q.Limit < 0 {
-		return nil, fmt.Errorf("%w: negative limit", ErrInvalid)
-	}
-	var out []Record
-	err := l.scan(ctx, q, func(r Record) bool {
-		out = append(out, r)
-		return q.Limit == 0 || len(out) < q.Limit
+	// The batches are kept and joined once at the end: an answer of one
+	// batch is returned as it is, and a larger one costs one exact
+	// allocation instead of a growing slice's copies.
+	var (
+		batches [][]Record
+		n       int
+	)
+	err := l.scan(ctx, q, func(batch []Record) bool {
+		if q.Limit > 0 {
+			batch = batch[:min(len(batch), q.Limit-n)]
+		}
+		batches = append(batches, batch)
+		n += len(batch)
+		return q.Limit == 0 || n < q.Limit
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case len(batches) == 0:
+		return nil, nil
+	case len(batches) == 1:
+		return batches[0], nil
+	}
+	out := make([]Record, 0, n)
+	for _, b := range batches {
+		out = append(out, b...)
 	}
 	return out, nil
 }
 
-// scan calls fn for each record matching q in time order until fn
-// returns false.
-func (l *Log) scan(ctx context.Context, q Query, fn func(Record) bool) error {
+// scan calls fn with the records matching q in time order, a batch at a
+// time, until fn returns false. Each batch is fn's to keep.
+func (l *Log) scan(ctx context.Context, q Query, fn func([]Record) bool) error {
+	if q.Limit < 0 {
+		return fmt.Errorf("%w: negative limit", ErrInvalid)
+	}
 	var (
 		bucket = bucketIndex
 		prefix []byte
@@ -105,54 +132,70 @@ func (l *Log) scan(ctx context.Context, q Query, fn func(Record) bool) error {
 	if !q.To.IsZero() {
 		toMillis = q.To.UnixMilli()
 	}
+	size := l.batch
+	if q.Limit > 0 {
+		size = min(size, q.Limit)
+	}
+	var items []sealedRecord
+	// flush opens the pending items and hands the matching records to fn.
+	flush := func() (bool, error) {
+		recs := make([]Record, len(items))
+		err := l.openBatch(items, recs)
+		items = items[:0]
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for _, r := range recs {
+			if q.matches(r) {
+				recs[n] = r
+				n++
+			}
+		}
+		return n == 0 || fn(recs[:n]), nil
+	}
 	err := l.st.View(func(rd store.Reader) error {
-		return rd.Scan(bucket, prefix, start, func(key, value []byte) (bool, error) {
+		stopped := false
+		err := rd.Scan(bucket, prefix, start, func(key, value []byte) (bool, error) {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
 			id := key[len(prefix):]
-			if ms, ok := idMillis(id); ok && toMillis >= 0 && ms > toMillis {
-				return false, nil
+			if toMillis >= 0 {
+				if ms, ok := idMillis(id); ok && ms > toMillis {
+					return false, nil
+				}
 			}
-			sealed := value
-			if bucket == bucketIndex {
-				v, err := rd.Get(bucketRecords, id)
+			switch {
+			case bucket == bucketRecords:
+				items = append(items, sealedRecord{key: id, sealed: value})
+			case len(value) > 0:
+				// A covering entry, sealed for its own key.
+				items = append(items, sealedRecord{key: key, sealed: value, idAt: len(prefix)})
+			default:
+				sealed, err := rd.Get(bucketRecords, id)
 				if err != nil {
 					return false, fmt.Errorf("usage: index entry without record %q: %w", id, err)
 				}
-				sealed = v
+				items = append(items, sealedRecord{key: id, sealed: sealed})
 			}
-			r, err := l.open(id, sealed)
-			if err != nil {
-				return false, err
-			}
-			if !q.matches(r) {
+			if len(items) < size {
 				return true, nil
 			}
-			return fn(r), nil
+			more, err := flush()
+			stopped = !more
+			return more, err
 		})
+		if err != nil || stopped || len(items) == 0 {
+			return err
+		}
+		_, err = flush()
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("usage: query: %w", err)
 	}
 	return nil
-}
-
-// open authenticates and decodes one stored record.
-func (l *Log) open(id, sealed []byte) (Record, error) {
-	plain, err := l.seal.Open(bucketRecords, id, sealed)
-	if err != nil {
-		l.log.Error("usage record failed authentication", "id", string(id), "err", err)
-		return Record{}, fmt.Errorf("usage: record %q failed authentication", id)
-	}
-	var r Record
-	err = json.Unmarshal(plain, &r)
-	clear(plain)
-	if err != nil || r.ID != string(id) {
-		l.log.Error("usage record failed to decode", "id", string(id), "err", err)
-		return Record{}, fmt.Errorf("usage: record %q is corrupted", id)
-	}
-	return r, nil
 }
 
 // matches applies every filter of q to r (the index only narrows).

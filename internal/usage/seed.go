@@ -14,19 +14,24 @@ import (
 // Alias2; a record without Alias1 (LTO) carries its KeyID in keyAlias1.
 func (l *Log) Export(ctx context.Context, w io.Writer, q Query) error {
 	var events []seedxml.Event
-	err := l.scan(ctx, q, func(r Record) bool {
-		if r.Volser == "" {
-			return true
+	err := l.scan(ctx, q, func(batch []Record) bool {
+		for _, r := range batch {
+			if r.Volser == "" {
+				continue
+			}
+			a1 := r.Alias1
+			if a1 == "" {
+				a1 = r.KeyID
+			}
+			events = append(events, seedxml.Event{
+				DriveSSN: r.DriveSerial, VolSer: r.Volser, DriveWWN: r.WWN,
+				KeyAlias1: a1, KeyAlias2: r.Alias2, Time: r.Time,
+			})
+			if q.Limit > 0 && len(events) == q.Limit {
+				return false
+			}
 		}
-		a1 := r.Alias1
-		if a1 == "" {
-			a1 = r.KeyID
-		}
-		events = append(events, seedxml.Event{
-			DriveSSN: r.DriveSerial, VolSer: r.Volser, DriveWWN: r.WWN,
-			KeyAlias1: a1, KeyAlias2: r.Alias2, Time: r.Time,
-		})
-		return q.Limit == 0 || len(events) < q.Limit
+		return true
 	})
 	if err != nil {
 		return err

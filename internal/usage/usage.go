@@ -7,17 +7,22 @@
 //
 // Records never hold key material. Each record is sealed by the barrier in
 // bucket "usage" under a time-ordered id (a UUIDv7 whose timestamp is the
-// record's time); bucket "usageidx" holds one empty-valued entry per
-// indexed value: kind | IndexKey(value) | id, so a query by volser, alias
-// or drive is a prefix scan that lists records oldest first, and indexed
-// values never appear in clear on disk.
+// record's time); bucket "usageidx" holds one entry per indexed value:
+// kind | IndexKey(value) | id, so a query by volser, alias or drive is a
+// prefix scan that lists records oldest first, and indexed values never
+// appear in clear on disk. Entries of the alias kind (the question asked
+// of a key to dispose of) are covering: their value is the record again,
+// sealed for that index key, so such a query reads one bucket in order
+// instead of looking each record up; other entries are empty and lead to
+// the record by its id. Records are stored in a compact binary encoding
+// (codec.go); records stored as JSON by earlier versions, and alias
+// entries without a value, are still read.
 package usage
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,10 +103,11 @@ type Record struct {
 
 // Log stores and queries key-usage records.
 type Log struct {
-	st   store.Store
-	seal Sealer
-	log  *slog.Logger
-	now  func() time.Time
+	st    store.Store
+	seal  Sealer
+	log   *slog.Logger
+	now   func() time.Time
+	batch int // records a scan opens at a time (maxBatch)
 }
 
 // New returns a Log over a store and a barrier; a nil logger discards.
@@ -115,7 +121,7 @@ func New(ctx context.Context, st store.Store, seal Sealer, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Log{st: st, seal: seal, log: logger, now: time.Now}, nil
+	return &Log{st: st, seal: seal, log: logger, now: time.Now, batch: maxBatch}, nil
 }
 
 // Record stores r in a command of its own.
@@ -146,19 +152,24 @@ func (l *Log) Append(cmd *store.Command, r Record) error {
 		return err
 	}
 	r.ID = id
-	plain, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("usage: encode record: %w", err)
-	}
+	plain := appendRecord(nil, &r)
+	defer clear(plain)
 	sealed, err := l.seal.Seal(bucketRecords, []byte(id), plain)
-	clear(plain)
 	if err != nil {
 		return fmt.Errorf("usage: seal record: %w", err)
 	}
 	cmd.RequireAbsent(bucketRecords, []byte(id))
 	cmd.Put(bucketRecords, []byte(id), sealed)
-	for _, k := range l.indexKeys(r) {
-		cmd.Put(bucketIndex, k, []byte{})
+	for _, e := range l.indexKeys(r) {
+		value := []byte{}
+		if covered(e.kind) {
+			// A covering entry: the record again, sealed for this index
+			// key, so a query by this kind reads one bucket in order.
+			if value, err = l.seal.Seal(bucketIndex, e.key, plain); err != nil {
+				return fmt.Errorf("usage: seal index entry: %w", err)
+			}
+		}
+		cmd.Put(bucketIndex, e.key, value)
 	}
 	return nil
 }
@@ -177,6 +188,10 @@ func validate(r Record) error {
 	}
 	if r.Operation == "" {
 		return fmt.Errorf("%w: an operation is required", ErrInvalid)
+	}
+	if y := r.Time.Year(); y < 0 || y > 9999 {
+		// Records are listed as JSON, whose time format has four digits.
+		return fmt.Errorf("%w: time in year %d: want years 0 to 9999", ErrInvalid, y)
 	}
 	for name, v := range map[string]string{
 		"operation": r.Operation, "reason": r.Reason, "device id": r.DeviceID, "drive serial": r.DriveSerial,

@@ -69,7 +69,7 @@ func loadBench1M(b *testing.B) *bench1MData {
 	// The window holding the newest ~bench1MRecent records of each label.
 	window := bench1MRecent * bench1MPairs
 	d.recentFrom = t0.Add(time.Duration(max(0, n-window)) * time.Second)
-	l, st, _ := newTestLog(b)
+	l, st, path := newTestLog(b)
 	d.l = l
 	ctx := context.Background()
 	start := time.Now()
@@ -93,7 +93,11 @@ func loadBench1M(b *testing.B) *bench1MData {
 		}
 	}
 	d.load = time.Since(start)
-	b.Logf("loaded %d usage records (%d volumes, %d labels) in %v", n, d.volumes, 2*bench1MPairs, d.load)
+	size := int64(-1)
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	b.Logf("loaded %d usage records (%d volumes, %d labels) in %v; database file %d bytes", n, d.volumes, 2*bench1MPairs, d.load, size)
 	return d
 }
 
