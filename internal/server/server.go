@@ -219,11 +219,11 @@ func New(cfg Config) (*Server, error) {
 		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
 		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
 		Listeners: s.listenerAddrs, Ready: s.ready,
-		Usage:     s.usage,
-		Labels:    s.labels,
-		KeyGroups: s.kgroups,
-		Audit:     cfg.Audit,
-		Node:      cfg.Node,
+		Usage:      s.usage,
+		Labels:     s.labels,
+		KeyGroups:  s.kgroups,
+		Audit:      cfg.Audit,
+		Node:       cfg.Node,
 		AuditTrail: s.trailOrNil(),
 	})
 	if err != nil {
