@@ -19,6 +19,11 @@ type Label struct {
 	CertificateID string    `json:"certificate_id"`
 	PublicKeyID   string    `json:"public_key_id"`
 	PrivateKeyID  string    `json:"private_key_id,omitempty"`
+	// HSM: the private key lives in the PKCS#11 token HSMToken (key id
+	// HSMKeyID) and never leaves it.
+	HSM      bool   `json:"hsm,omitempty"`
+	HSMToken string `json:"hsm_token,omitempty"`
+	HSMKeyID string `json:"hsm_key_id,omitempty"`
 }
 
 // LabelSpec describes a label to create.
@@ -29,6 +34,10 @@ type LabelSpec struct {
 	// OAEPHash is "SHA-256" (default) or "SHA-1".
 	OAEPHash   string `json:"oaep_hash,omitempty"`
 	SelfSigned bool   `json:"self_signed,omitempty"`
+	// HSM generates the key pair in the server's PKCS#11 token (its
+	// master key's): the private key is non-extractable and EEDKs are
+	// unwrapped in the token.
+	HSM bool `json:"hsm,omitempty"`
 }
 
 // LabelImport describes a label to import: a certificate, with its private

@@ -21,7 +21,8 @@ func newLabelCommand() *cobra.Command {
 		RunE:  missingSubcommand,
 	}
 	cmd.AddCommand(newLabelCreateCommand(), newLabelImportCertCommand(), newLabelListCommand(),
-		newLabelShowCommand(), newLabelExportCertCommand(), newLabelExportKeyCommand())
+		newLabelShowCommand(), newLabelExportCertCommand(), newLabelExportKeyCommand(),
+		newLabelExportCommand(), newLabelImportCommand())
 	return cmd
 }
 
@@ -30,7 +31,11 @@ func labelTable(labels ...client.Label) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		row(w, "NAME", "BITS", "OAEP", "PRIVATE KEY", "NOT AFTER", "KEY HASH")
 		for _, l := range labels {
-			row(w, l.Name, strconv.Itoa(l.Bits), l.OAEPHash, strconv.FormatBool(l.HasPrivateKey),
+			priv := strconv.FormatBool(l.HasPrivateKey)
+			if l.HSM {
+				priv = "in HSM " + strconv.Quote(l.HSMToken)
+			}
+			row(w, l.Name, strconv.Itoa(l.Bits), l.OAEPHash, priv,
 				l.NotAfter.UTC().Format(time.DateOnly), l.KeyHash)
 		}
 	}
@@ -42,12 +47,16 @@ func newLabelCreateCommand() *cobra.Command {
 		bits       int
 		oaepHash   string
 		selfSigned bool
+		inHSM      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create LABEL [--bits 2048] [--oaep-hash SHA-256|SHA-1] [--self-signed]",
+		Use:   "create LABEL [--bits 2048] [--oaep-hash SHA-256|SHA-1] [--self-signed] [--hsm]",
 		Short: "Create a key label: a new RSA key pair and its certificate",
 		Long: `Create a key label. LABEL holds 1 to 64 letters, digits, '_', '-' and '.'. The certificate
-is signed by the server's CA unless --self-signed. The private key never leaves the server.`,
+is signed by the server's CA unless --self-signed. The private key never leaves the server.
+With --hsm the key pair is generated in the server's PKCS#11 token (the master key's): the
+private key is non-extractable and EEDKs are unwrapped in the token; without --oaep-hash the
+token's best RSA-OAEP hash is chosen (SHA-256, else SHA-1: SoftHSM2 offers SHA-1 only).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := r.client()
@@ -55,8 +64,11 @@ is signed by the server's CA unless --self-signed. The private key never leaves 
 				return err
 			}
 			defer c.Close()
+			if inHSM && !cmd.Flags().Changed("oaep-hash") {
+				oaepHash = "" // chosen by the token
+			}
 			l, err := c.CreateLabel(cmd.Context(), client.LabelSpec{
-				Name: args[0], Bits: bits, OAEPHash: oaepHash, SelfSigned: selfSigned,
+				Name: args[0], Bits: bits, OAEPHash: oaepHash, SelfSigned: selfSigned, HSM: inHSM,
 			})
 			if err != nil {
 				return err
@@ -68,6 +80,7 @@ is signed by the server's CA unless --self-signed. The private key never leaves 
 	f.IntVar(&bits, "bits", 2048, "RSA key size, 1024 to 4096 (1024 only for older drives and migrated labels)")
 	f.StringVar(&oaepHash, "oaep-hash", "SHA-256", "RSA-OAEP hash of the label's EEDKs: SHA-256 or SHA-1")
 	f.BoolVar(&selfSigned, "self-signed", false, "self-sign the certificate instead of using the server's CA")
+	f.BoolVar(&inHSM, "hsm", false, "generate the key pair in the server's HSM (master key --seal pkcs11); the private key never leaves the token")
 	addRemoteFlags(cmd, &r, "cert")
 	return cmd
 }

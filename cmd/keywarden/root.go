@@ -35,6 +35,11 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newLabelCommand())
 	root.AddCommand(newKeyGroupCommand())
 	root.AddCommand(newSimCommand())
+	root.AddCommand(newKeyringCommand(), newMasterKeyCommand())
+	root.AddCommand(newConfigCommand())
+	root.AddCommand(newBackupCommand(), newRestoreCommand())
+	root.AddCommand(newMigrateCommand())
+	root.AddCommand(newClusterCommand())
 	return root
 }
 

@@ -69,6 +69,20 @@ type Config struct {
 	// AuditTrail serves GET /v1/audit and POST /v1/audit/verify (the
 	// *audit.Trail); nil answers 404.
 	AuditTrail AuditTrail
+	// Keyring runs keyring rotations behind /v1/keyring; nil answers 503.
+	Keyring KeyringRotator
+	// CompactionPending reports whether the store file awaits its
+	// compaction (after a keyring rotation); nil reports false.
+	CompactionPending func() bool
+	// MasterKeyRotate replaces the master key while the server runs
+	// (POST /v1/masterkey/rotate); nil answers 503.
+	MasterKeyRotate func(ctx context.Context, to barrier.MasterKeyOptions) (barrier.MasterKeyRotation, error)
+	// Backup streams an encrypted backup for POST /v1/backup; nil answers
+	// 503.
+	Backup BackupFunc
+	// Cluster is the cluster node behind /v1/cluster; nil (a single
+	// server) answers 404.
+	Cluster Cluster
 }
 
 // Handler serves the admin API.

@@ -20,6 +20,11 @@ type Label struct {
 	CertificateID string    `json:"certificate_id"`
 	PublicKeyID   string    `json:"public_key_id"`
 	PrivateKeyID  string    `json:"private_key_id,omitempty"`
+	// HSM: the private key lives in the PKCS#11 token HSMToken (key id
+	// HSMKeyID) and never leaves it.
+	HSM      bool   `json:"hsm,omitempty"`
+	HSMToken string `json:"hsm_token,omitempty"`
+	HSMKeyID string `json:"hsm_key_id,omitempty"`
 }
 
 // labelCreateRequest is the body of POST /v1/labels.
@@ -28,6 +33,8 @@ type labelCreateRequest struct {
 	Bits       int    `json:"bits"`
 	OAEPHash   string `json:"oaep_hash"`
 	SelfSigned bool   `json:"self_signed"`
+	// HSM generates the key pair in the server's PKCS#11 token.
+	HSM bool `json:"hsm"`
 }
 
 // labelImportRequest is the body of POST /v1/labels/import.
@@ -46,7 +53,7 @@ func labelJSON(l *labels.Label) Label {
 	return Label{
 		Name: l.Name, Bits: l.Bits, OAEPHash: l.OAEPHash, HasPrivateKey: l.HasPrivateKey, KeyHash: l.KeyHash,
 		Subject: l.Subject, NotAfter: l.NotAfter, CertificateID: l.CertificateID, PublicKeyID: l.PublicKeyID,
-		PrivateKeyID: l.PrivateKeyID,
+		PrivateKeyID: l.PrivateKeyID, HSM: l.HSM, HSMToken: l.HSMToken, HSMKeyID: l.HSMKeyID,
 	}
 }
 
@@ -114,7 +121,7 @@ func (h *Handler) createLabel(w http.ResponseWriter, c *call) error {
 	if err := decodeJSON(c.r, &req, false); err != nil {
 		return err
 	}
-	l, err := s.Create(c.ctx, req.Name, labels.CreateOptions{Bits: req.Bits, OAEPHash: req.OAEPHash, SelfSigned: req.SelfSigned})
+	l, err := s.Create(c.ctx, req.Name, labels.CreateOptions{Bits: req.Bits, OAEPHash: req.OAEPHash, SelfSigned: req.SelfSigned, HSM: req.HSM})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/keywarden/keywarden/internal/cluster"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
@@ -69,6 +70,9 @@ var errorTable = []errorMapping{
 	{labels.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
 	{labels.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
 	{labels.ErrNoPrivateKey, http.StatusConflict, "no-private-key", "No private key", detailError},
+	{labels.ErrInHSM, http.StatusConflict, "key-in-hsm", "Private key in the HSM", detailError},
+	{labels.ErrNoHSM, http.StatusConflict, "no-hsm", "No HSM", detailError},
+	{labels.ErrHardwareRequired, http.StatusConflict, "hardware-required", "Hardware protection required", detailError},
 	{keygroups.ErrNotFound, http.StatusNotFound, "not-found", "Not found", detailError},
 	{keygroups.ErrExists, http.StatusConflict, "exists", "Already exists", detailError},
 	{keygroups.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid value", detailError},
@@ -82,6 +86,10 @@ var errorTable = []errorMapping{
 	{keys.ErrMissingData, http.StatusBadRequest, "invalid", "Invalid value", detailSentinel},
 	{keys.ErrNotSupported, http.StatusBadRequest, "not-supported", "Not supported", detailSentinel},
 	{keys.ErrCorrupted, http.StatusInternalServerError, "corrupted", "Stored record corrupted", detailSentinel},
+
+	{cluster.ErrUnavailable, http.StatusServiceUnavailable, "no-quorum", "No quorum", detailError},
+	{cluster.ErrNotLeader, http.StatusServiceUnavailable, "not-leader", "Leader changed", detailError},
+	{cluster.ErrUnknownNode, http.StatusNotFound, "not-found", "Not found", detailError},
 
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "timeout", "Timeout", detailSentinel},
 	{context.Canceled, http.StatusServiceUnavailable, "canceled", "Canceled", detailSentinel},

@@ -92,6 +92,8 @@ var routeTable = []route{
 	{"GET", "/v1/labels", "label.list", everyone, noBody, scan, (*Handler).listLabels},
 	{"POST", "/v1/labels", "label.create", adminOnly, smallBody, write, (*Handler).createLabel},
 	{"POST", "/v1/labels/import", "label.import", adminOnly, pemBody, write, (*Handler).importLabel},
+	{"POST", "/v1/labels/export-bundle", "label.export-bundle", adminOnly, pemBody, scan, (*Handler).exportLabelBundle},
+	{"POST", "/v1/labels/import-bundle", "label.import-bundle", adminOnly, bundleBody, scan, (*Handler).importLabelBundle},
 	{"GET", "/v1/labels/{name}", "label.show", everyone, noBody, read, (*Handler).showLabel},
 	{"GET", "/v1/labels/{name}/cert", "label.cert", everyone, noBody, read, (*Handler).labelCert},
 	{"POST", "/v1/labels/{name}/export-key", "label.export-key", adminOnly, smallBody, write, (*Handler).exportLabelKey},
@@ -104,8 +106,20 @@ var routeTable = []route{
 	{"GET", "/v1/usage/export", "usage.export", everyone, noBody, scan, (*Handler).exportUsage},
 	{"POST", "/v1/usage/import", "usage.import", adminOnly, importBody, scan, (*Handler).importUsage},
 
+	{"POST", "/v1/import", "migrate.import", adminOnly, migrateBody, scan, (*Handler).importBundle},
+
+	{"GET", "/v1/keyring", "keyring.show", everyone, noBody, read, (*Handler).showKeyring},
+	{"POST", "/v1/keyring/rotate", "keyring.rotate", adminOnly, noBody, write, (*Handler).rotateKeyring},
+	{"POST", "/v1/masterkey/rotate", "masterkey.rotate", adminOnly, smallBody, scan, (*Handler).rotateMasterKey},
+
+	{"GET", "/v1/cluster", "cluster.status", everyone, noBody, read, (*Handler).clusterStatus},
+	{"POST", "/v1/cluster/join", "cluster.join", adminOnly, smallBody, scan, (*Handler).clusterJoin},
+	{"POST", "/v1/cluster/leave", "cluster.leave", adminOnly, smallBody, scan, (*Handler).clusterLeave},
+
 	{"GET", "/v1/audit", "audit.search", auditReaders, noBody, scan, (*Handler).searchAudit},
 	{"POST", "/v1/audit/verify", "audit.verify", auditReaders, noBody, scan, (*Handler).verifyAudit},
+
+	{"POST", "/v1/backup", "backup", adminOnly, smallBody, backupTimeout, (*Handler).backup},
 }
 
 // allows reports whether a principal of kind may call a route with roles.

@@ -23,6 +23,7 @@ type Trail struct {
 
 	mu      sync.Mutex
 	mac     hash.Hash
+	buf     []byte      // the last record's line, reused for the next
 	f       *os.File    // nil while the file is unavailable
 	id      os.FileInfo // identity of f, to notice a file moved or removed
 	checked time.Time   // when id was last compared with the path
@@ -173,6 +174,9 @@ func (t *Trail) report(sink string, err error) {
 	}
 }
 
+// maxReusedBuf bounds the line buffer the trail keeps between records.
+const maxReusedBuf = 16 << 10
+
 // write appends e to the chain and the file. Callers hold mu.
 func (t *Trail) write(e Event) error {
 	if t.closed {
@@ -181,9 +185,12 @@ func (t *Trail) write(e Event) error {
 	if err := t.checkFile(); err != nil {
 		return err
 	}
-	line, mac, err := encodeRecord(t.mac, t.seq+1, t.prev, e)
+	line, mac, err := appendRecord(t.buf[:0], t.mac, t.seq+1, t.prev, &e)
 	if err != nil {
 		return err
+	}
+	if cap(line) <= maxReusedBuf {
+		t.buf = line // reused by the next record: syslog copies what it sends
 	}
 	if t.size > 0 && t.size+int64(len(line)) > t.cfg.MaxSize {
 		if err := t.rotate(); err != nil {
@@ -260,29 +267,51 @@ func (t *Trail) syncLoop() {
 }
 
 // flush fsyncs written records, then anchors the head they end with.
+// The fsync runs outside mu, so that Record goes on meanwhile: it covers
+// every record written before it started (the head taken then), and
+// records written during it wait for the next flush.
 func (t *Trail) flush() {
 	t.mu.Lock()
 	if t.f == nil && !t.closed {
 		_ = t.checkFile() // logged by markBroken and markReady
 	}
-	var head Head
-	if t.f != nil && t.dirty {
-		if err := t.f.Sync(); err != nil {
-			t.markBroken(fmt.Errorf("audit: sync %s: %w", t.path, err))
-		} else {
-			t.dirty = false
-		}
+	f, dirty, clean := t.f, t.f != nil && t.dirty, !t.dirty
+	head := Head{Seq: t.seq, MAC: t.prev}
+	t.mu.Unlock()
+	var err error
+	if dirty {
+		err = f.Sync() // safe beside Write and Close: *os.File counts its users
 	}
-	if !t.dirty {
-		now := t.cfg.Now()
-		if t.f != nil && now.Sub(t.retained) >= retentionCheckInterval {
+	t.mu.Lock()
+	switch {
+	case err != nil && t.f == f:
+		t.markBroken(fmt.Errorf("audit: sync %s: %w", t.path, err))
+	case err != nil:
+		// f was rotated (fsynced first), reopened or closed meanwhile:
+		// whoever replaced it dealt with it. Anchor nothing this time.
+	case dirty && t.f == f && t.seq == head.Seq:
+		t.dirty = false
+	}
+	// The head is durable when the fsync covered it or nothing was
+	// pending.
+	anchor := err == nil && (dirty || clean)
+	now := t.cfg.Now()
+	if anchor && t.f != nil && now.Sub(t.retained) >= retentionCheckInterval {
+		// Retention anchors the current seq, which must be durable: the
+		// records written during the fsync above are fsynced here, under
+		// mu (once per retention check, not at every flush).
+		if t.dirty && t.f.Sync() == nil {
+			t.dirty = false
+			head.Seq, head.MAC = t.seq, t.prev
+		}
+		if !t.dirty {
 			t.retained = now
 			t.retain(now)
 		}
-		head = Head{Seq: t.seq, MAC: t.prev, First: t.first, Time: now.UTC()}
 	}
+	head.First, head.Time = t.first, now.UTC()
 	t.mu.Unlock()
-	if head.Seq > 0 {
+	if anchor && head.Seq > 0 {
 		_ = t.storeAnchor(head)
 	}
 }

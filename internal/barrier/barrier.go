@@ -1,6 +1,7 @@
 package barrier
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -70,7 +71,22 @@ type Barrier struct {
 	mu    sync.Mutex // serialises keyring updates and reloads
 	ring  atomic.Pointer[keyring]
 	lease atomic.Pointer[lease]
+
+	// rotMu is held by the keyring rotation running in this process;
+	// switched is when this process last made a new generation active by
+	// a rotation (Unix nanoseconds).
+	rotMu    sync.Mutex
+	switched atomic.Int64
+	// checked is when acquire last compared the stored keyring with this
+	// process's copy (Unix nanoseconds).
+	checked atomic.Int64
 }
+
+// keyringCheckEvery is how often a sealing process looks for a keyring
+// changed by another node (a keyring rotation there makes a new generation
+// active: this process must stop sealing under its reservation on the old
+// one well before the rotation destroys it; see writerDrain).
+const keyringCheckEvery = 250 * time.Millisecond
 
 // lease is a block of seals this process reserved on one generation.
 type lease struct {
@@ -171,6 +187,7 @@ func (b *Barrier) wrap(r *keyring) ([]byte, error) {
 // acquire returns the generation to seal one value under, counting the
 // seal against this process's reservation.
 func (b *Barrier) acquire() (*generation, error) {
+	b.checkKeyring()
 	for {
 		l := b.lease.Load()
 		if l != nil && l.used.Add(1) <= l.size {
@@ -179,6 +196,37 @@ func (b *Barrier) acquire() (*generation, error) {
 		if err := b.renew(l); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// checkKeyring reloads the keyring, at most every keyringCheckEvery, when
+// the stored one differs from this process's copy, and drops the lease
+// when its generation is no longer the active one.
+func (b *Barrier) checkKeyring() {
+	now := time.Now().UnixNano()
+	last := b.checked.Load()
+	if now-last < int64(keyringCheckEvery) || !b.checked.CompareAndSwap(last, now) {
+		return
+	}
+	changed := false
+	_ = b.store.View(func(r store.Reader) error {
+		v, err := r.Get(store.SysBucket, []byte(KeyringKey))
+		changed = err == nil && !bytes.Equal(v, b.ring.Load().wrapped)
+		return nil
+	})
+	if !changed {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fresh, err := b.load()
+	if err != nil {
+		b.logger.Warn("barrier: reload keyring", "err", err)
+		return
+	}
+	b.ring.Store(fresh)
+	if l := b.lease.Load(); l != nil && l.gen.id != fresh.active {
+		b.lease.Store(nil)
 	}
 }
 

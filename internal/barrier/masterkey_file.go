@@ -284,6 +284,19 @@ func OpenMasterKey(dataDir, passphraseFile string) (MasterKey, error) {
 // ErrTokenNotFound; both name the token and module, never the PIN. In FIPS
 // 140-3 mode an Argon2id-sealed key is refused (Argon2id is not approved).
 func OpenMasterKeyWith(dataDir string, o MasterKeyOptions) (MasterKey, error) {
+	return openMasterKey(dataDir, o, false)
+}
+
+// openMasterKey is OpenMasterKeyWith; duringRotation lets RotateMasterKey
+// open the keys of an unfinished master-key rotation.
+func openMasterKey(dataDir string, o MasterKeyOptions, duringRotation bool) (MasterKey, error) {
+	if _, err := os.Stat(filepath.Join(dataDir, MasterKeyRotationDir)); err == nil && !duringRotation {
+		return nil, &detailedError{
+			msg: fmt.Sprintf("barrier: %s holds an unfinished master-key rotation (%s): finish it by running the same keywarden masterkey rotate --data-dir %s command again",
+				dataDir, MasterKeyRotationDir, dataDir),
+			err: ErrMasterKeyRotationPending,
+		}
+	}
 	passphraseFile := o.PassphraseFile
 	path := filepath.Join(dataDir, MasterKeyFile)
 	fi, err := os.Stat(path)

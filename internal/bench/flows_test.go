@@ -20,6 +20,7 @@ import (
 	"github.com/keywarden/keywarden/internal/eedk"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 const (
@@ -48,10 +49,16 @@ type flowDrive struct {
 // them, and registers flowDrives drives, each bound to its own certificate.
 func newFlowFixture(b *testing.B) []flowDrive {
 	b.Helper()
-	env := startServer(b)
+	return flowFixtureOn(b, startServer(b), labels.CreateOptions{Bits: flowLabelBits})
+}
+
+// flowFixtureOn is newFlowFixture on a running server env, with labels
+// created with opts.
+func flowFixtureOn(b *testing.B, env *testenv.Env, opts labels.CreateOptions) []flowDrive {
+	b.Helper()
 	ctx := context.Background()
 	for _, name := range []string{flowLabel1, flowLabel2} {
-		if _, err := env.Server.Labels().Create(ctx, name, labels.CreateOptions{Bits: flowLabelBits}); err != nil {
+		if _, err := env.Server.Labels().Create(ctx, name, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -27,9 +27,9 @@ const (
 
 // startServer starts a real keywarden server whose logs are discarded: at
 // debug level through t.Log they would cost more than the requests.
-func startServer(tb testing.TB) *testenv.Env {
+func startServer(tb testing.TB, opts ...testenv.Option) *testenv.Env {
 	tb.Helper()
-	return testenv.Start(tb, testenv.WithLogger(slog.New(slog.DiscardHandler)))
+	return testenv.Start(tb, append([]testenv.Option{testenv.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 }
 
 // clientTLS returns env's administrator client configuration pinned to
@@ -188,10 +188,11 @@ type getFixture struct {
 
 // newGetFixture starts a server, creates a key with a Create request and
 // fetches it once, which also clears its Fresh attribute (the only write
-// a Get ever makes), so that the measured Gets are pure reads.
-func newGetFixture(tb testing.TB) *getFixture {
+// a Get ever makes), so that the measured Gets are pure reads. opts
+// change how the server starts (its audit recorder, for example).
+func newGetFixture(tb testing.TB, opts ...testenv.Option) *getFixture {
 	tb.Helper()
-	env := startServer(tb)
+	env := startServer(tb, opts...)
 	conf := clientTLS(env)
 	c, err := dialKMIP(env.KMIPAddr, conf)
 	if err != nil {

@@ -11,8 +11,13 @@ import (
 	"github.com/keywarden/keywarden/internal/usage"
 )
 
-// newDataKey returns a fresh AES-256 key from crypto/rand.
-func newDataKey() ([]byte, error) {
+// newDataKey returns a fresh AES-256 key: from the label service (the
+// HSM's generator when hardware protection is required), else from
+// crypto/rand.
+func (s *Server) newDataKey() ([]byte, error) {
+	if s.opts.Labels != nil {
+		return s.opts.Labels.NewDataKey()
+	}
 	dk := make([]byte, eedk.DataKeySize)
 	if _, err := rand.Read(dk); err != nil {
 		return nil, fmt.Errorf("device: data key: %w", err)
@@ -23,7 +28,7 @@ func newDataKey() ([]byte, error) {
 // newEEDKPair makes a fresh data key and its EEDKs under two labels. The
 // caller clears the key.
 func (s *Server) newEEDKPair(ctx context.Context, l1, l2 string, enc1, enc2 codec.Encoding) ([]byte, codec.EEDK, codec.EEDK, error) {
-	dk, err := newDataKey()
+	dk, err := s.newDataKey()
 	if err != nil {
 		return nil, codec.EEDK{}, codec.EEDK{}, err
 	}

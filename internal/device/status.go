@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 
+	"github.com/keywarden/keywarden/internal/cluster"
 	"github.com/keywarden/keywarden/internal/device/codec"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/eedk"
@@ -50,6 +51,7 @@ type statusEntry struct {
 // the log, never to the device.
 var statusTable = []statusEntry{
 	{ErrAuditUnavailable, codec.StatusInternal, "audit trail unavailable"},
+	{cluster.ErrUnavailable, codec.StatusInternal, "no quorum: retry on another server"},
 	{ErrBadRequest, codec.StatusBadRequest, "bad request"},
 	{ErrReplayMismatch, codec.StatusBadRequest, "request id reused with a different request"},
 	{codec.ErrMalformed, codec.StatusBadRequest, "malformed request"},

@@ -31,6 +31,46 @@ func (r *Registry) loadRevoked() error {
 	return nil
 }
 
+// ReloadRevoked reads the revoked certificates from the store again and
+// adds those missing from memory: on a cluster node, a certificate revoked
+// through another node reaches this node's store by replication, and is
+// refused by this node's handshakes once reloaded. A revocation is
+// permanent, so a reload only adds (and never races a concurrent Revoke
+// into forgetting it).
+func (r *Registry) ReloadRevoked(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("devices: reload revoked certificates: %w", err)
+	}
+	var all []RevokedCert
+	err := r.read(func(v view) (err error) {
+		all, err = scan[RevokedCert](v, bucketRevoked)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("devices: reload revoked certificates: %w", err)
+	}
+	added := 0
+	r.revMu.Lock()
+	for _, c := range all {
+		if _, ok := r.revoked[c.Fingerprint]; !ok {
+			r.revoked[c.Fingerprint] = struct{}{}
+			added++
+		}
+	}
+	r.revMu.Unlock()
+	if added > 0 {
+		r.log.Info("devices: revoked certificates reloaded", "added", added)
+	}
+	return nil
+}
+
+// RevocationsChanged reports whether a write to buckets (the buckets a
+// replicated batch wrote, see cluster.Config.OnApplied) may have revoked a
+// certificate, so that ReloadRevoked is due.
+func RevocationsChanged(buckets []string) bool {
+	return slices.Contains(buckets, bucketRevoked)
+}
+
 // IsRevoked reports whether the certificate with fingerprint fp (lowercase
 // hex SHA-256 of its DER) is revoked. It reads only memory.
 func (r *Registry) IsRevoked(fp string) bool {

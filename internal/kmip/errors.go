@@ -5,6 +5,7 @@ import (
 
 	"github.com/ovh/kmip-go"
 
+	"github.com/keywarden/keywarden/internal/cluster"
 	"github.com/keywarden/keywarden/internal/keys"
 )
 
@@ -52,6 +53,7 @@ var domainErrors = []struct {
 	{keys.ErrObjectArchived, kerr(kmip.ResultReasonObjectArchived, "object is archived")},
 	{keys.ErrConflict, kerr(kmip.ResultReasonGeneralFailure, "object changed concurrently; retry")},
 	{keys.ErrCorrupted, kerr(kmip.ResultReasonGeneralFailure, "stored object failed its integrity check")},
+	{cluster.ErrUnavailable, kerr(kmip.ResultReasonGeneralFailure, "no quorum: this cluster node cannot record the request; retry on another server")},
 }
 
 // toKMIP maps any error to the KMIP result a client receives.

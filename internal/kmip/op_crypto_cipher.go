@@ -55,12 +55,9 @@ func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload)
 			return nil, err
 		}
 		iv := req.IVCounterNonce
-		randomIV := len(iv) == 0
+		randomIV := len(iv) == 0 && c.mode != kmip.BlockCipherModeECB
 		if randomIV && (params.RandomIV == nil || !*params.RandomIV) {
 			return nil, errMissingIV
-		}
-		if err := r.allocate(ctx, o, len(req.Data)); err != nil {
-			return nil, err
 		}
 		if randomIV {
 			resp.IVCounterNonce, resp.Data, resp.AuthenticatedEncryptionTag, err = c.sealRandom(params.IVLength, req.Data, req.AuthenticatedEncryptionAdditionalData)
@@ -75,14 +72,16 @@ func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload)
 		if err != nil {
 			return nil, err
 		}
-		if err := r.allocate(ctx, o, len(req.Data)); err != nil {
-			return nil, err
-		}
 		if resp.Data, err = rsaEncrypt(pub, params, req.Data); err != nil {
 			return nil, err
 		}
 	default:
 		return nil, errWrongKeyType
+	}
+	// The allocation is taken once the operation succeeded, so that a
+	// refused request costs nothing; without it, nothing is answered.
+	if err := r.allocate(ctx, o, len(req.Data)); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -108,7 +107,7 @@ func (r *Router) decrypt(ctx context.Context, b *batch, p kmip.OperationPayload)
 		if err != nil {
 			return nil, err
 		}
-		if len(req.IVCounterNonce) == 0 {
+		if len(req.IVCounterNonce) == 0 && c.mode != kmip.BlockCipherModeECB {
 			return nil, errMissingIV
 		}
 		if resp.Data, err = c.open(req.IVCounterNonce, req.Data, req.AuthenticatedEncryptionAdditionalData, req.AuthenticatedEncryptionTag); err != nil {
@@ -154,7 +153,7 @@ func newBlockOp(o *keys.Object, p kmip.CryptographicParameters) (*blockOp, error
 	}
 	c := &blockOp{block: blk, mode: p.BlockCipherMode, padding: p.PaddingMethod, tagLen: p.TagLength}
 	switch c.mode {
-	case kmip.BlockCipherModeCBC:
+	case kmip.BlockCipherModeCBC, kmip.BlockCipherModeECB:
 		if c.padding != 0 && c.padding != kmip.PaddingMethodNone && c.padding != kmip.PaddingMethodPKCS5 {
 			return nil, errAlgorithm
 		}
@@ -232,8 +231,8 @@ func (c *blockOp) seal(iv, data, aad []byte) (out, tag []byte, err error) {
 		out := make([]byte, len(data))
 		cipher.NewCTR(c.block, iv).XORKeyStream(out, data)
 		return out, nil, nil
-	default: // CBC
-		if len(iv) != aes.BlockSize {
+	default: // CBC, ECB
+		if c.mode == kmip.BlockCipherModeCBC && len(iv) != aes.BlockSize {
 			return nil, nil, errBadIV
 		}
 		in := data
@@ -244,7 +243,11 @@ func (c *blockOp) seal(iv, data, aad []byte) (out, tag []byte, err error) {
 			return nil, nil, errBadLength
 		}
 		out := make([]byte, len(in))
-		cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(out, in)
+		if c.mode == kmip.BlockCipherModeECB {
+			ecb(c.block.Encrypt, out, in)
+		} else {
+			cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(out, in)
+		}
 		return out, nil, nil
 	}
 }
@@ -276,15 +279,19 @@ func (c *blockOp) open(iv, data, aad, tag []byte) ([]byte, error) {
 		out := make([]byte, len(data))
 		cipher.NewCTR(c.block, iv).XORKeyStream(out, data)
 		return out, nil
-	default: // CBC
-		if len(iv) != aes.BlockSize {
+	default: // CBC, ECB
+		if c.mode == kmip.BlockCipherModeCBC && len(iv) != aes.BlockSize {
 			return nil, errBadIV
 		}
 		if len(data)%aes.BlockSize != 0 || (c.padding == kmip.PaddingMethodPKCS5 && len(data) == 0) {
 			return nil, errBadLength
 		}
 		out := make([]byte, len(data))
-		cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(out, data)
+		if c.mode == kmip.BlockCipherModeECB {
+			ecb(c.block.Decrypt, out, data)
+		} else {
+			cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(out, data)
+		}
 		if c.padding != kmip.PaddingMethodPKCS5 {
 			return out, nil
 		}
@@ -294,6 +301,15 @@ func (c *blockOp) open(iv, data, aad, tag []byte) ([]byte, error) {
 			return nil, errCryptoFailed
 		}
 		return out[:len(out)-n], nil
+	}
+}
+
+// ecb applies one block operation to each block of in (ECB mode: offered
+// because clients and the CS-BC profile ask for it, though it leaks
+// equal blocks; len(in) is a multiple of the block size).
+func ecb(op func(dst, src []byte), out, in []byte) {
+	for i := 0; i < len(in); i += aes.BlockSize {
+		op(out[i:i+aes.BlockSize], in[i:i+aes.BlockSize])
 	}
 }
 

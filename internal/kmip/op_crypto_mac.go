@@ -134,16 +134,16 @@ func (r *Router) computeMAC(ctx context.Context, o *keys.Object, reqParams *kmip
 	if err != nil {
 		return nil, err
 	}
-	if generate {
-		if err := r.allocate(ctx, o, len(data)); err != nil {
-			return nil, err
-		}
-	}
 	m, err := newHMAC(newHash, raw)
 	if err != nil {
 		return nil, err
 	}
 	m.Write(data)
+	if generate {
+		if err := r.allocate(ctx, o, len(data)); err != nil {
+			return nil, err
+		}
+	}
 	return m.Sum(nil), nil
 }
 

@@ -117,9 +117,6 @@ func (r *Router) sign(ctx context.Context, b *batch, p kmip.OperationPayload) (k
 	if err != nil {
 		return nil, errBadKey
 	}
-	if err := r.allocate(ctx, o, len(req.Data)); err != nil {
-		return nil, err
-	}
 	var sig []byte
 	switch key := priv.(type) {
 	case *rsa.PrivateKey:
@@ -139,6 +136,9 @@ func (r *Router) sign(ctx context.Context, b *batch, p kmip.OperationPayload) (k
 	}
 	if err != nil {
 		return nil, errCryptoFailed
+	}
+	if err := r.allocate(ctx, o, len(req.Data)); err != nil {
+		return nil, err
 	}
 	return &payloads.SignResponsePayload{UniqueIdentifier: o.ID, SignatureData: sig}, nil
 }

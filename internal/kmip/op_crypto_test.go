@@ -103,8 +103,8 @@ func register(t *testing.T, r *Router, typ kmip.ObjectType, obj kmip.Object, k k
 
 func boolp(b bool) *bool { return &b }
 
-// TestSymmetricKnownAnswers checks AES-CBC, AES-CTR (NIST SP 800-38A F.2.1
-// and F.5.1) and AES-GCM (McGrew–Viega test case 2) through the router.
+// TestSymmetricKnownAnswers checks AES-ECB, AES-CBC, AES-CTR (NIST SP 800-38A
+// F.1.1, F.2.1 and F.5.1) and AES-GCM (McGrew–Viega test case 2) through the router.
 func TestSymmetricKnownAnswers(t *testing.T) {
 	r := newTestRouter(t)
 	tests := []struct {
@@ -114,6 +114,9 @@ func TestSymmetricKnownAnswers(t *testing.T) {
 		{"CBC SP 800-38A F.2.1", "2b7e151628aed2a6abf7158809cf4f3c", "000102030405060708090a0b0c0d0e0f",
 			"6bc1bee22e409f96e93d7e117393172a", "7649abac8119b246cee98e9b12e9197d", "",
 			kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeCBC, PaddingMethod: kmip.PaddingMethodNone}},
+		{"ECB SP 800-38A F.1.1", "2b7e151628aed2a6abf7158809cf4f3c", "",
+			"6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51", "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf", "",
+			kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeECB, PaddingMethod: kmip.PaddingMethodNone}},
 		{"CTR SP 800-38A F.5.1", "2b7e151628aed2a6abf7158809cf4f3c", "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
 			"6bc1bee22e409f96e93d7e117393172a", "874d6191b620e3261bef6864990db6ce", "",
 			kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeCTR}},
@@ -173,9 +176,13 @@ func TestSymmetricParameters(t *testing.T) {
 		iv[15] ^= 0x01 // changes the padding byte of the only block
 		fails(t, r, &payloads.DecryptRequestPayload{UniqueIdentifier: id, Data: enc.Data, IVCounterNonce: iv}, kmip.ResultReasonCryptographicFailure)
 	})
-	t.Run("ECB is not offered", func(t *testing.T) {
+	t.Run("OFB is not offered", func(t *testing.T) {
 		fails(t, r, &payloads.EncryptRequestPayload{UniqueIdentifier: id, Data: make([]byte, 16),
-			CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeECB}}, kmip.ResultReasonFeatureNotSupported)
+			CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeOFB}}, kmip.ResultReasonFeatureNotSupported)
+	})
+	t.Run("ECB without padding needs whole blocks", func(t *testing.T) {
+		fails(t, r, &payloads.EncryptRequestPayload{UniqueIdentifier: id, Data: make([]byte, 15),
+			CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeECB}}, kmip.ResultReasonInvalidField)
 	})
 	t.Run("3DES is not offered", func(t *testing.T) {
 		fails(t, r, &payloads.EncryptRequestPayload{UniqueIdentifier: id, Data: make([]byte, 16), IVCounterNonce: make([]byte, 16),
@@ -276,6 +283,9 @@ func TestCryptoKeyChecks(t *testing.T) {
 		fails(t, r, &payloads.DecryptRequestPayload{UniqueIdentifier: stopped, CryptographicParameters: cbc, Data: make([]byte, 16), IVCounterNonce: iv}, kmip.ResultReasonPermissionDenied)
 	})
 	t.Run("usage limits in bytes", func(t *testing.T) {
+		bad := encOf(limited)
+		bad.IVCounterNonce = make([]byte, 5)
+		fails(t, r, bad, kmip.ResultReasonInvalidField)            // refused: takes nothing
 		ok[*payloads.EncryptResponsePayload](t, r, encOf(limited)) // 4 of 6 bytes
 		fails(t, r, encOf(limited), kmip.ResultReasonPermissionDenied)
 	})

@@ -36,6 +36,9 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if o.Value == nil {
 		return nil, errDestroyed
 	}
+	if err := r.checkGate(o); err != nil {
+		return nil, err
+	}
 	if v, ok := o.Attr(kmip.AttributeNameExtractable); ok && v == false {
 		return nil, kerr(kmip.ResultReasonNotExtractable, "object is not extractable")
 	}

@@ -70,10 +70,17 @@ var opOrder = []kmip.Operation{
 	kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, kmip.OperationActivate,
 	kmip.OperationRevoke, kmip.OperationCheck, kmip.OperationGetUsageAllocation,
 	kmip.OperationObtainLease, kmip.OperationArchive, kmip.OperationRecover, kmip.OperationDiscoverVersions,
+	kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
+	kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve, kmip.OperationHash,
 }
 
 // opSince is the KMIP 1.x minor version that introduced an operation.
-var opSince = map[kmip.Operation]int32{kmip.OperationDiscoverVersions: 1}
+var opSince = map[kmip.Operation]int32{
+	kmip.OperationDiscoverVersions: 1,
+	// The cryptographic services came with KMIP 1.2.
+	kmip.OperationEncrypt: 2, kmip.OperationDecrypt: 2, kmip.OperationSign: 2, kmip.OperationSignatureVerify: 2,
+	kmip.OperationMAC: 2, kmip.OperationMACVerify: 2, kmip.OperationRNGRetrieve: 2, kmip.OperationHash: 2,
+}
 
 func (r *Router) supportedOperations(v kmip.ProtocolVersion) []kmip.Operation {
 	var out []kmip.Operation

@@ -38,6 +38,7 @@ type Router struct {
 	cache    principals
 	audit    audit.Recorder // nil: no events
 	node     string
+	gate     ServeGate // nil: every object may be served
 }
 
 // NewRouter returns the KMIP router over a Manager.

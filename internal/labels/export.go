@@ -93,6 +93,9 @@ func (s *Service) ExportPrivateKey(ctx context.Context, name string, opts Export
 
 // privateKey loads the label's private key from its managed object.
 func (s *Service) privateKey(ctx context.Context, lb *Label) (*rsa.PrivateKey, error) {
+	if lb.HSM {
+		return nil, fmt.Errorf("%w: label %q (token %q)", ErrInHSM, lb.Name, lb.HSMToken)
+	}
 	if !lb.HasPrivateKey {
 		return nil, fmt.Errorf("%w: %q is a certificate alone", ErrNoPrivateKey, lb.Name)
 	}

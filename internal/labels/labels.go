@@ -63,6 +63,11 @@ type Label struct {
 	// The ids of the label's managed objects (PrivateKeyID is empty
 	// without a private key).
 	CertificateID, PublicKeyID, PrivateKeyID string
+	// HSM: the private key lives in a PKCS#11 token (HSMToken) as the key
+	// pair with CKA_ID HSMKeyID (hex); it never leaves the token and
+	// PrivateKeyID is empty.
+	HSM                bool
+	HSMToken, HSMKeyID string
 }
 
 // CreateOptions are the parameters of Create.
@@ -74,6 +79,11 @@ type CreateOptions struct {
 	// SelfSigned signs the certificate with the label's own key instead of
 	// the server CA.
 	SelfSigned bool
+	// HSM generates the key pair in the server's PKCS#11 token: the
+	// private key is non-extractable and EEDKs are unwrapped in the token.
+	// Without OAEPHash the token's best OAEP hash is chosen (SHA-256, else
+	// SHA-1, all SoftHSM2 offers).
+	HSM bool
 }
 
 // ValidateName reports whether name is a valid label name: 1–64 letters,

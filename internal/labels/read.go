@@ -109,6 +109,13 @@ func (s *Service) Decrypter(ctx context.Context, name string) (crypto.Decrypter,
 	if err != nil {
 		return nil, 0, err
 	}
+	if lb.HSM {
+		dec, err := s.hsmDecrypter(lb)
+		if err != nil {
+			return nil, 0, err
+		}
+		return dec, h, nil
+	}
 	priv, err := s.privateKey(ctx, lb)
 	if err != nil {
 		return nil, 0, err
@@ -169,6 +176,12 @@ func (s *Service) load(ctx context.Context, id string) (*Label, *x509.Certificat
 	if v, ok := o.Attr(kmip.AttributeNameName); ok {
 		n, _ := v.(kmip.Name)
 		lb.Name = n.NameValue
+	}
+	if v, ok := o.Attr(attrHSMKeyID); ok {
+		lb.HSM, lb.HSMKeyID, lb.HasPrivateKey = true, customString(v), true
+		if t, ok := o.Attr(attrHSMToken); ok {
+			lb.HSMToken = customString(t)
+		}
 	}
 	lb.PublicKeyID = linked(o, kmip.LinkTypePublicKeyLink)
 	if lb.PublicKeyID != "" {

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"context"
+	"crypto"
 	"crypto/fips140"
 	"crypto/rand"
 	"crypto/rsa"
@@ -33,6 +34,7 @@ type Service struct {
 	keys   *keys.Manager
 	signer Signer
 	log    *slog.Logger
+	hsm    hsmState
 }
 
 // New returns a Service over m. signer may be nil: then only self-signed
@@ -79,6 +81,9 @@ func (s *Service) Create(ctx context.Context, name string, opts CreateOptions) (
 	}
 	if err := s.checkFree(ctx, name); err != nil {
 		return nil, err
+	}
+	if _, required := s.currentHSM(); opts.HSM || required {
+		return s.createInHSM(ctx, name, opts, bits)
 	}
 	priv, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
@@ -173,6 +178,9 @@ func (s *Service) Import(ctx context.Context, name string, opts ImportOptions) (
 	if b := pub.N.BitLen(); b < FIPSMinBits && fips140.Enabled() {
 		return nil, fmt.Errorf("%w: label certificate: RSA key of %d bits: FIPS mode allows %d bits or more", ErrInvalid, b, FIPSMinBits)
 	}
+	if _, required := s.currentHSM(); required && priv != nil {
+		return nil, fmt.Errorf("%w: label %q: import the certificate alone, or create the label in the HSM", ErrHardwareRequired, name)
+	}
 	if priv != nil && !priv.PublicKey.Equal(pub) {
 		return nil, fmt.Errorf("%w: the private key does not match the certificate", ErrInvalid)
 	}
@@ -197,8 +205,9 @@ func (s *Service) checkFree(ctx context.Context, name string) error {
 	return err
 }
 
-// selfSign makes a certificate for priv signed by itself.
-func selfSign(priv *rsa.PrivateKey, name string) (*x509.Certificate, error) {
+// selfSign makes a certificate for priv signed by itself (an RSA key in
+// memory or in a token).
+func selfSign(priv crypto.Signer, name string) (*x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, fmt.Errorf("serial number: %w", err)
@@ -211,7 +220,7 @@ func selfSign(priv *rsa.PrivateKey, name string) (*x509.Certificate, error) {
 		NotAfter:     now.Add(selfSignedValidity),
 		KeyUsage:     x509.KeyUsageKeyEncipherment,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
 	if err != nil {
 		return nil, fmt.Errorf("self-sign: %w", err)
 	}
@@ -219,7 +228,8 @@ func selfSign(priv *rsa.PrivateKey, name string) (*x509.Certificate, error) {
 }
 
 // store registers the label's objects, links them and activates them.
-func (s *Service) store(ctx context.Context, name, hashName string, cert *x509.Certificate, priv *rsa.PrivateKey) (*Label, error) {
+// extra are more attributes of the certificate (an HSM key's reference).
+func (s *Service) store(ctx context.Context, name, hashName string, cert *x509.Certificate, priv *rsa.PrivateKey, extra ...kmip.Attribute) (*Label, error) {
 	ctx = scope(ctx)
 	pub := cert.PublicKey.(*rsa.PublicKey)
 	keyHash, err := eedk.KeyHash(pub)
@@ -244,8 +254,8 @@ func (s *Service) store(ctx context.Context, name, hashName string, cert *x509.C
 
 	certObj, err := s.keys.Register(ctx, kmip.ObjectTypeCertificate,
 		&kmip.Certificate{CertificateType: kmip.CertificateTypeX_509, CertificateValue: cert.Raw},
-		[]kmip.Attribute{nameAttr,
-			customAttr(attrOAEPHash, hashName), customAttr(attrKeyHash, keyHash)})
+		append([]kmip.Attribute{nameAttr,
+			customAttr(attrOAEPHash, hashName), customAttr(attrKeyHash, keyHash)}, extra...))
 	if err != nil {
 		return fail("register certificate", err)
 	}

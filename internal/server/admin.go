@@ -24,28 +24,35 @@ const (
 // handler (internal/admin). The TLS handshake enforces mutual TLS; the
 // handler resolves the client certificate and applies its route table.
 func newAdminServer(tlsConf *tls.Config, handler http.Handler, logger *slog.Logger) *http.Server {
+	conf := tlsConf.Clone()
+	// What ServeTLS would offer; the handshake is done by
+	// handshakeListener with this configuration, and Serve configures
+	// HTTP/2 because it is listed.
+	conf.NextProtos = []string{"h2", "http/1.1"}
 	return &http.Server{
 		Handler:           handler,
-		TLSConfig:         tlsConf.Clone(),
+		TLSConfig:         conf,
 		ReadHeaderTimeout: adminReadHeaderTimeout,
 		ReadTimeout:       adminReadTimeout,
 		WriteTimeout:      adminWriteTimeout,
 		IdleTimeout:       adminIdleTimeout,
 		MaxHeaderBytes:    adminMaxHeaderBytes,
-		// Refused handshakes (no or foreign client certificate) land here.
+		// Refused handshakes are logged and audited by handshakeListener;
+		// what http.Server itself reports lands here.
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 
-// serveAdmin serves srv on ln (TLS is added here) until ctx ends, then shuts
-// it down: no new connections, in-flight requests get up to grace, then
-// the remaining connections are closed.
+// serveAdmin serves srv on ln, a handshakeListener (its connections have
+// completed their TLS handshake), until ctx ends, then shuts it down: no
+// new connections, in-flight requests get up to grace, then the remaining
+// connections are closed.
 func serveAdmin(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, logger *slog.Logger) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		// ServeTLS only returns before Shutdown on a listener failure.
+		// Serve only returns before Shutdown on a listener failure.
 		return fmt.Errorf("server: admin listener: %w", err)
 	case <-ctx.Done():
 	}

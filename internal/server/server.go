@@ -23,7 +23,9 @@ import (
 
 	"github.com/keywarden/keywarden/internal/admin"
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/backup"
 	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/cluster"
 	"github.com/keywarden/keywarden/internal/device"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
@@ -31,7 +33,6 @@ import (
 	"github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
-	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage"
 )
 
@@ -60,6 +61,12 @@ type Config struct {
 	// fixed when a process starts; keywarden serve --fips re-executes
 	// itself to enter it.
 	FIPS bool
+	// RequireHardwareProtection (the seed's
+	// requireHardwareProtectionForSymmetricKeys) needs a master key in a
+	// PKCS#11 token: key labels are then generated in the token only and
+	// 3592 data keys come from its random generator. New refuses to start
+	// without such a master key.
+	RequireHardwareProtection bool
 	// KMIPAddr, DeviceAddr and AdminAddr are the listener addresses
 	// (host:port; port 0 picks a free port). Empty means the defaults.
 	KMIPAddr, DeviceAddr, AdminAddr string
@@ -87,6 +94,28 @@ type Config struct {
 	NoAuditTrail bool
 	// Node names this server in audit events; empty means the host name.
 	Node string
+	// RequireBackup serves only keys that are in a backup (SKLM's
+	// backup.keycert.before.serving): KMIP Get refuses an object created
+	// after the last backup's snapshot. See docs/backup.md.
+	RequireBackup bool
+	// TLSMinVersion is the lowest TLS version of every listener
+	// (tls.VersionTLS12 or tls.VersionTLS13); zero means TLS 1.2.
+	TLSMinVersion uint16
+	// TLSCipherSuites are the TLS 1.2 suites offered; nil means the
+	// defaults of pki.LoadServerTLS.
+	TLSCipherSuites []uint16
+	// MaxConns and MaxMessageSize bound the KMIP listener (see
+	// kmip.ConnConfig); zero means its defaults.
+	MaxConns, MaxMessageSize int
+	// Defaults, when not empty, are written to the device group "default"
+	// at start (and on Reload): see GroupDefaults.
+	Defaults GroupDefaults
+	// RequireHSM logs a warning at start when the master key is not in an
+	// HSM (the seed's requireHardwareProtectionForSymmetricKeys).
+	RequireHSM bool
+	// Cluster makes the server a node of a replicated cluster; the zero
+	// value is a single server (see ClusterConfig).
+	Cluster ClusterConfig
 }
 
 // Server is a running (or ready to run) keywarden server.
@@ -94,9 +123,12 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	tls     *tls.Config
-	store   *store.Bolt
+	store   serverStore
+	cluster *cluster.Store    // nil on a single server
 	mk      barrier.MasterKey // closed with the store
+	rotator *barrier.Rotator  // keyring rotations; stopped before the store closes
 	trail   *audit.Trail      // the file trail, when the server opened one
+	ledger  *backup.Ledger    // the last backup taken
 	router  *kmip.Router
 	devices *devices.Registry
 	metrics *admin.Metrics
@@ -111,6 +143,11 @@ type Server struct {
 	// storeClosed and draining feed the readiness probe.
 	storeClosed atomic.Bool
 	draining    atomic.Bool
+	// cert is the server certificate every listener presents; Reload
+	// replaces it (reload.go).
+	cert atomic.Pointer[tls.Certificate]
+	// reloadMu serialises Reload.
+	reloadMu sync.Mutex
 
 	mu       sync.Mutex
 	started  bool
@@ -148,6 +185,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkClusterInit(cfg.Cluster, initialised); err != nil {
+		return nil, err
+	}
 	if !initialised {
 		logger.Info("data directory not initialised; initialising", "dir", cfg.DataDir)
 		err := Init(context.Background(), InitConfig{
@@ -165,20 +205,30 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// Every user of the master key shares one holder, so that an online
+	// master-key rotation moves them all (see rotateMasterKey).
+	mk = barrier.NewMasterKeyHolder(mk)
 	tlsConf, err := pki.LoadServerTLS(cfg.DataDir, mk)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), closeMasterKey(mk))
 	}
-	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, StoreFile), store.BoltOptions{Logger: logger})
+	if err := compactPending(filepath.Join(cfg.DataDir, StoreFile), logger); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), closeMasterKey(mk))
+	}
+	st, node, err := openStore(cfg, tlsConf, logger)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), closeMasterKey(mk))
 	}
-	s := &Server{cfg: cfg, log: logger, tls: tlsConf, store: st, mk: mk, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: logger, tls: tlsConf, store: st, cluster: node, mk: mk, done: make(chan struct{})}
+	if err := s.setupTLS(); err != nil {
+		return nil, errors.Join(err, s.closeStore())
+	}
 	logger.Debug("master key opened", "kind", mk.Kind(), "fips", fips140.Enabled())
 	b, err := barrier.New(context.Background(), st, mk, barrier.Options{Logger: logger})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	s.rotator = s.newRotator(b)
 	km, err := keys.New(keys.Options{Store: st, Barrier: b, Logger: logger})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -188,6 +238,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.devices = reg
+	s.watchRevocations(reg)
 	tlsConf.VerifyConnection = refuseRevoked(reg)
 	s.metrics, err = admin.NewMetrics(admin.MetricsOptions{
 		StorePath: st.Path(), Certs: admin.ServerCertFiles(cfg.DataDir),
@@ -195,7 +246,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	s.clusterAnchor(b)
 	if err := s.openAudit(b); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
+	if s.ledger, err = backup.OpenLedger(s.store, b); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	cfg = s.cfg
@@ -204,8 +259,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.labels = labels.New(km, pki.NewLabelSigner(cfg.DataDir, mk), logger.With("component", "labels"))
+	if err := s.attachHSM(mk); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
+	}
 	s.keys = km
 	s.kgroups = keygroups.New(km, logger.With("component", "keygroups"))
+	if _, err := s.applyGroupDefaults(context.Background(), cfg.Defaults); err != nil {
+		return nil, errors.Join(err, s.closeStore())
+	}
 	s.device, err = device.New(device.Options{
 		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
@@ -219,18 +280,23 @@ func New(cfg Config) (*Server, error) {
 		Devices: reg, Keys: km, Metrics: s.metrics, Logger: logger.With("listener", "admin"),
 		DataDir: cfg.DataDir, MasterKey: mk, Version: cfg.Version, Started: time.Now(),
 		Listeners: s.listenerAddrs, Ready: s.ready,
-		Usage:      s.usage,
-		Labels:     s.labels,
-		KeyGroups:  s.kgroups,
-		Audit:      cfg.Audit,
-		Node:       cfg.Node,
-		AuditTrail: s.trailOrNil(),
+		Usage:             s.usage,
+		Labels:            s.labels,
+		KeyGroups:         s.kgroups,
+		Audit:             cfg.Audit,
+		Node:              cfg.Node,
+		AuditTrail:        s.trailOrNil(),
+		Keyring:           s.rotator,
+		CompactionPending: s.compactionPending,
+		MasterKeyRotate:   s.rotateMasterKey,
+		Backup:            s.Backup,
+		Cluster:           s.clusterOrNil(),
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics), kmip.WithUsage(s.usage),
-		kmip.WithAudit(cfg.Audit, cfg.Node))
+		kmip.WithAudit(cfg.Audit, cfg.Node), kmip.WithServeGate(s.serveGate()))
 	return s, nil
 }
 
@@ -351,13 +417,17 @@ func (s *Server) Start(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(runCtx)
 	grace := s.cfg.ShutdownGrace
 	deviceTLS := tls.NewListener(deviceLn, s.tls)
-	adminSrv := newAdminServer(s.tls, s.admin, s.log.With("listener", "admin"))
+	adminLog := s.log.With("listener", "admin")
+	adminSrv := newAdminServer(s.tls, s.admin, adminLog)
+	adminTLS := newHandshakeListener(adminLn, adminSrv.TLSConfig, s.cfg.Audit, s.cfg.Node, adminLog)
 	g.Go(func() error {
 		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
-			Logger:       s.log.With("listener", "kmip"),
-			DrainTimeout: grace,
-			Audit:        s.cfg.Audit,
-			Node:         s.cfg.Node,
+			Logger:         s.log.With("listener", "kmip"),
+			DrainTimeout:   grace,
+			Audit:          s.cfg.Audit,
+			Node:           s.cfg.Node,
+			MaxConns:       s.cfg.MaxConns,
+			MaxMessageSize: s.cfg.MaxMessageSize,
 		})
 		switch {
 		case errors.Is(err, kmip.ErrDrainTimeout):
@@ -370,7 +440,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return s.device.Serve(gctx, deviceTLS, grace) })
-	g.Go(func() error { return serveAdmin(gctx, adminSrv, adminLn, grace, s.log.With("listener", "admin")) })
+	g.Go(func() error { return serveAdmin(gctx, adminSrv, adminTLS, grace, adminLog) })
 	go func() {
 		<-gctx.Done()
 		s.draining.Store(true)
@@ -464,6 +534,9 @@ func (s *Server) closeStore() error {
 			if err := s.trail.Close(); err != nil {
 				s.closeEr = fmt.Errorf("server: close audit trail: %w", err)
 			}
+		}
+		if s.rotator != nil {
+			_ = s.rotator.Close() // its progress is in the store: it resumes at the next start
 		}
 		if err := s.store.Close(); err != nil {
 			s.closeEr = errors.Join(s.closeEr, fmt.Errorf("server: close store: %w", err))

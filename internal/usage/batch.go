@@ -5,12 +5,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Batches of a scan: records are opened and decoded up to maxBatch at a
 // time (so that a typical answer is decoded straight into the slice
-// returned), over up to GOMAXPROCS goroutines once a batch holds minPart
-// records per goroutine.
+// returned), in parts of minPart records shared by up to GOMAXPROCS
+// goroutines.
 const (
 	maxBatch = 1 << 16
 	minPart  = 128
@@ -34,20 +35,34 @@ func (it *sealedRecord) where() (bucket string, key, id []byte) {
 }
 
 // openBatch authenticates and decodes items into out (of the same length),
-// splitting the work over the available cores.
+// in parts of minPart records that up to GOMAXPROCS goroutines, the
+// caller's among them, take in turn: a goroutine that is not scheduled
+// (the cores may be busy) delays the batch by one part at most.
 func (l *Log) openBatch(items []sealedRecord, out []Record) error {
-	parts := min(runtime.GOMAXPROCS(0), len(items)/minPart)
-	if parts <= 1 {
+	parts := (len(items) + minPart - 1) / minPart
+	workers := min(runtime.GOMAXPROCS(0), parts)
+	if workers <= 1 {
 		return l.openPart(items, out)
 	}
-	per := (len(items) + parts - 1) / parts
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := 1; p < parts; p++ {
-		lo, hi := p*per, min((p+1)*per, len(items))
-		wg.Go(func() { errs[p] = l.openPart(items[lo:hi], out[lo:hi]) })
+	var (
+		next atomic.Int64
+		errs = make([]error, parts)
+		wg   sync.WaitGroup
+	)
+	work := func() {
+		for {
+			p := int(next.Add(1)) - 1
+			if p >= parts {
+				return
+			}
+			lo, hi := p*minPart, min((p+1)*minPart, len(items))
+			errs[p] = l.openPart(items[lo:hi], out[lo:hi])
+		}
 	}
-	errs[0] = l.openPart(items[:per], out[:per])
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {

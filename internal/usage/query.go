@@ -136,7 +136,7 @@ func (l *Log) scan(ctx context.Context, q Query, fn func([]Record) bool) error {
 	if q.Limit > 0 {
 		size = min(size, q.Limit)
 	}
-	var items []sealedRecord
+	items := make([]sealedRecord, 0, min(size, 1024))
 	// flush opens the pending items and hands the matching records to fn.
 	flush := func() (bool, error) {
 		recs := make([]Record, len(items))
@@ -146,11 +146,14 @@ func (l *Log) scan(ctx context.Context, q Query, fn func([]Record) bool) error {
 			return false, err
 		}
 		n := 0
-		for _, r := range recs {
-			if q.matches(r) {
-				recs[n] = r
-				n++
+		for i := range recs {
+			if !q.matches(&recs[i]) {
+				continue
 			}
+			if n != i {
+				recs[n] = recs[i]
+			}
+			n++
 		}
 		return n == 0 || fn(recs[:n]), nil
 	}
@@ -199,7 +202,7 @@ func (l *Log) scan(ctx context.Context, q Query, fn func([]Record) bool) error {
 }
 
 // matches applies every filter of q to r (the index only narrows).
-func (q Query) matches(r Record) bool {
+func (q *Query) matches(r *Record) bool {
 	switch {
 	case q.Volser != "" && r.Volser != q.Volser,
 		q.DriveSerial != "" && r.DriveSerial != q.DriveSerial,

@@ -102,7 +102,8 @@ func loadBench1M(b *testing.B) *bench1MData {
 }
 
 // runQuery1M measures one Query per iteration and reports the median,
-// the records matched per query and the median cost per matched record.
+// the records matched per query, the median cost per matched record and
+// the process CPU time per query.
 // query returns the query for a random i and the number of records it
 // must return.
 func runQuery1M(b *testing.B, d *bench1MData, query func(i int) (Query, int)) {
@@ -110,6 +111,7 @@ func runQuery1M(b *testing.B, d *bench1MData, query func(i int) (Query, int)) {
 	durations := make([]time.Duration, 0, b.N)
 	matched := 0
 	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		q, want := query(rand.IntN(d.volumes))
 		start := time.Now()
@@ -123,6 +125,7 @@ func runQuery1M(b *testing.B, d *bench1MData, query func(i int) (Query, int)) {
 		}
 		matched += len(got)
 	}
+	cpu = processCPU() - cpu
 	slices.Sort(durations)
 	median := float64(durations[len(durations)/2].Nanoseconds())
 	perQuery := float64(matched) / float64(len(durations))
@@ -132,6 +135,12 @@ func runQuery1M(b *testing.B, d *bench1MData, query func(i int) (Query, int)) {
 		b.ReportMetric(median/perQuery, "median-ns/record")
 	}
 	b.ReportMetric(float64(d.n), "records")
+	if cpu > 0 {
+		// CPU time of the whole process (every goroutine, the garbage
+		// collector included) per query: unlike the wall-clock median, it
+		// does not grow when other processes compete for the cores.
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(durations)), "cpu-ns/op")
+	}
 }
 
 // BenchmarkQuery1M measures usage queries among benchUsageRecords()

@@ -1,0 +1,52 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestLedger(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	l, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := time.Date(2026, 11, 25, 12, 0, 0, 500_000_000, time.UTC)
+	if err := l.Covers(snap.Add(-time.Hour)); !errors.Is(err, ErrNotBackedUp) {
+		t.Fatalf("before any backup: %v, want ErrNotBackedUp", err)
+	}
+	if err := l.Record(ctx, LastBackup{Snapshot: snap, Node: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	// An older record does not replace a newer one.
+	if err := l.Record(ctx, LastBackup{Snapshot: snap.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reopened.Last(); !got.Snapshot.Equal(snap) || got.Node != "n1" {
+		t.Fatalf("reopened ledger: %+v", got)
+	}
+	for _, tc := range []struct {
+		name    string
+		created time.Time
+		covered bool
+	}{
+		{"an hour before", snap.Add(-time.Hour), true},
+		{"the second before", snap.Truncate(time.Second).Add(-time.Second), true},
+		{"the snapshot's second", snap.Truncate(time.Second), false},
+		{"after", snap.Add(time.Second), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := reopened.Covers(tc.created)
+			if tc.covered != (err == nil) || (err != nil && !errors.Is(err, ErrNotBackedUp)) {
+				t.Fatalf("Covers(%s) = %v, covered want %v", tc.created, err, tc.covered)
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+
+	"github.com/ovh/kmip-go"
+
+	"github.com/keywarden/keywarden/internal/backup"
+	"github.com/keywarden/keywarden/internal/keys"
+	kmipfe "github.com/keywarden/keywarden/internal/kmip"
+)
+
+// Backup writes an encrypted backup of the running server to w under
+// passphrase: a consistent snapshot of the store, the PKI and the audit
+// trail (see internal/backup). The server goes on serving meanwhile. Once
+// the whole backup is written, its snapshot time is recorded as the last
+// backup (Config.RequireBackup). It is what POST /v1/backup streams.
+func (s *Server) Backup(ctx context.Context, w io.Writer, passphrase []byte) error {
+	m, err := backup.Write(ctx, w, backup.Source{
+		DataDir: s.cfg.DataDir, Store: s.store, MasterKey: s.mk,
+		AuditDir: filepath.Join(s.cfg.DataDir, AuditDir),
+	}, passphrase, backup.Options{Version: s.cfg.Version, Node: s.cfg.Node})
+	if err != nil {
+		return err
+	}
+	s.log.Info("backup written", "snapshot", m.Created, "store_bytes", m.StoreBytes)
+	if err := s.ledger.Record(ctx, backup.LastBackup{Snapshot: m.Created, Node: s.cfg.Node}); err != nil {
+		s.log.Error("backup written but not recorded as the last backup", "err", err)
+	}
+	return nil
+}
+
+// LastBackup returns the last backup recorded in the store.
+func (s *Server) LastBackup() backup.LastBackup { return s.ledger.Last() }
+
+// serveGate is the KMIP serve gate: with Config.RequireBackup, an object
+// created after the last backup's snapshot is not handed out.
+func (s *Server) serveGate() kmipfe.ServeGate {
+	if !s.cfg.RequireBackup {
+		return nil
+	}
+	s.log.Info("serving only keys that are in a backup", "last_backup", s.ledger.Last().Snapshot)
+	return func(o *keys.Object) error {
+		created, ok := o.Date(kmip.AttributeNameInitialDate)
+		if !ok {
+			return nil // objects without a creation date predate any backup rule
+		}
+		return s.ledger.Covers(created)
+	}
+}
