@@ -50,6 +50,13 @@ type Config struct {
 	// ClientCert and ClientKey are the PEM client certificate and its
 	// private key (e.g. DIR/pki/admin.pem and DIR/pki/admin-key.pem).
 	ClientCert, ClientKey string
+	// Addrs are further admin listeners of the same installation (the
+	// other nodes of a cluster, a secondary server), in failover order.
+	// Only reads (GET, which change nothing) fail over: when Addr cannot
+	// be reached or answers 503 (a cluster node without a quorum), the
+	// next address is tried, each within Timeout. Writes go to Addr only,
+	// so that a write is never sent twice.
+	Addrs []string
 	// Timeout bounds each request; DefaultTimeout when zero.
 	Timeout time.Duration
 }
@@ -68,9 +75,10 @@ func ConfigFromEnv() Config {
 // Client calls a keywarden server's admin API. It is safe for concurrent
 // use.
 type Client struct {
-	base *url.URL
-	http *http.Client
-	tls  *tls.Config
+	base  *url.URL   // Addr: every request
+	reads []*url.URL // Addr then Addrs: GET requests, in failover order
+	http  *http.Client
+	tls   *tls.Config
 }
 
 // New returns a client for the server in cfg. It reads the certificate
@@ -79,6 +87,14 @@ func New(cfg Config) (*Client, error) {
 	base, err := parseAddr(cfg.Addr)
 	if err != nil {
 		return nil, err
+	}
+	reads := []*url.URL{base}
+	for _, a := range cfg.Addrs {
+		u, err := parseAddr(a)
+		if err != nil {
+			return nil, err
+		}
+		reads = append(reads, u)
 	}
 	if cfg.ClientCert == "" || cfg.ClientKey == "" {
 		return nil, fmt.Errorf("client: a client certificate and its key are required (%s, %s)", EnvClientCert, EnvClientKey)
@@ -110,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
-	return &Client{base: base, http: &http.Client{Transport: tr, Timeout: timeout}, tls: tlsConf}, nil
+	return &Client{base: base, reads: reads, http: &http.Client{Transport: tr, Timeout: timeout}, tls: tlsConf}, nil
 }
 
 // parseAddr checks an https://HOST:PORT address.
@@ -174,57 +190,84 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 }
 
 func (c *Client) doHeader(ctx context.Context, method, path string, query url.Values, in, out any) (http.Header, error) {
-	// path is built from literal segments and seg-escaped values.
-	target := c.base.String() + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return nil, fmt.Errorf("client: encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	bases := []*url.URL{c.base}
+	if method == http.MethodGet {
+		bases = c.reads
+	}
+	var errs []error
+	for i, base := range bases {
+		h, next, err := c.attempt(ctx, base, method, path, query, body, in != nil, out, i == len(bases)-1)
+		if !next || ctx.Err() != nil {
+			return h, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", base.Host, err))
+	}
+	if len(errs) == 1 {
+		return nil, errors.Unwrap(errs[0])
+	}
+	return nil, fmt.Errorf("client: no server answered %s %s: %w", method, path, errors.Join(errs...))
+}
+
+// attempt sends one request to base. next reports a failure that lets a
+// read go on to the next address: the server unreachable, or answering
+// 503 (no quorum, not ready). Only the last address tried (last) gets the
+// diagnosis of a refused certificate, which costs up to three seconds.
+func (c *Client) attempt(ctx context.Context, base *url.URL, method, path string, query url.Values, body []byte, hasBody bool, out any, last bool) (_ http.Header, next bool, _ error) {
+	// path is built from literal segments and seg-escaped values.
+	target := base.String() + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+		return nil, false, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if refusedCertificate(err) || c.certificateRefused(ctx) {
-			return nil, fmt.Errorf("client: %s %s: the server ended the TLS handshake: this client certificate is probably revoked or not issued by its CA: %w", method, path, err)
+		if refusedCertificate(err) || (last && c.certificateRefusedAt(ctx, base.Host)) {
+			return nil, false, fmt.Errorf("client: %s %s: the server ended the TLS handshake: this client certificate is probably revoked or not issued by its CA: %w", method, path, err)
 		}
-		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
+		return nil, true, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: read answer: %w", method, path, err)
+		return nil, true, fmt.Errorf("client: %s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		return nil, problem(resp, data)
+		return nil, resp.StatusCode == http.StatusServiceUnavailable, problem(resp, data)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return resp.Header, nil
+		return resp.Header, false, nil
 	}
 	if raw, ok := out.(*[]byte); ok {
 		*raw = data
-		return resp.Header, nil
+		return resp.Header, false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if strictDecoding {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(out); err != nil {
-		return nil, fmt.Errorf("client: %s %s: decode answer: %w", method, path, err)
+		return nil, false, fmt.Errorf("client: %s %s: decode answer: %w", method, path, err)
 	}
-	return resp.Header, nil
+	return resp.Header, false, nil
 }
 
 // problem turns an error answer into an *Error.
@@ -249,10 +292,15 @@ func seg(s string) string { return url.PathEscape(s) }
 // server's alert can surface as a reset or a broken pipe. It opens one
 // diagnostic connection and waits briefly for an alert.
 func (c *Client) certificateRefused(ctx context.Context) bool {
+	return c.certificateRefusedAt(ctx, c.base.Host)
+}
+
+// certificateRefusedAt is certificateRefused for the server at host.
+func (c *Client) certificateRefusedAt(ctx context.Context, host string) bool {
 	d := tls.Dialer{Config: c.tls}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	conn, err := d.DialContext(dctx, "tcp", c.base.Host)
+	conn, err := d.DialContext(dctx, "tcp", host)
 	if err != nil {
 		return refusedCertificate(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -95,6 +96,9 @@ docs/hsm.md).`,
 			if err != nil {
 				return err
 			}
+			if w := fallbackAuditDir(f, &scfg); w != "" {
+				logger.Warn("configuration: " + w)
+			}
 			scfg.SANs = cfg.SANs
 			scfg.Cluster = cfg.Cluster // flags only (docs/cluster.md)
 			scfg.Logger = logger
@@ -154,6 +158,27 @@ func resolveConfig(cmd *cobra.Command, configPath string) (*config.File, error) 
 		return nil, err
 	}
 	return f, nil
+}
+
+// fallbackAuditDir keeps a server migrated from ISKLM starting when the
+// properties file names an audit directory of the old host (the seed's
+// /KLMLOGS/Z1/logs) that cannot be created here: the trail then goes to
+// DATA_DIR/audit, and the returned warning says so. A directory named in
+// the native file, the environment or a flag is never replaced.
+func fallbackAuditDir(f *config.File, sc *server.Config) string {
+	dir := sc.AuditTrail.Dir
+	if dir == "" || f.Format != config.FormatProperties {
+		return ""
+	}
+	if src, ok := f.Sources["audit.dir"]; ok && src.Kind != config.SourceFile {
+		return ""
+	}
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		return ""
+	}
+	sc.AuditTrail.Dir = ""
+	return fmt.Sprintf("Audit.handler.file.directory %s cannot be created on this host; the audit trail goes to %s instead",
+		dir, filepath.Join(sc.DataDir, server.AuditDir))
 }
 
 // serverConfig turns a configuration into the server's. The

@@ -52,6 +52,9 @@ func (s *Server) writeKey(ctx context.Context, p *peer, d devices.Device, m code
 	if err != nil {
 		return served{}, err
 	}
+	if err := s.checkWriteGate(ctx, l1, l2); err != nil {
+		return served{}, err
+	}
 	dk, e1, e2, err := s.newEEDKPair(ctx, l1, l2, m.Encoding1, m.Encoding2)
 	if err != nil {
 		return served{}, err
@@ -105,4 +108,16 @@ func (s *Server) rekey(ctx context.Context, d devices.Device, m codec.RekeyReque
 		resp:   codec.RekeyResponse{RequestID: m.RequestID, EEDK1: e1, EEDK2: e2},
 		record: usage.Record{Alias1: m.Label1, Alias2: m.Label2},
 	}, nil
+}
+
+// checkWriteGate asks Options.WriteGate whether keys may be served under
+// the labels.
+func (s *Server) checkWriteGate(ctx context.Context, labels ...string) error {
+	if s.opts.WriteGate == nil {
+		return nil
+	}
+	if err := s.opts.WriteGate(ctx, labels...); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotBackedUp, err)
+	}
+	return nil
 }

@@ -15,6 +15,9 @@ func (s *Server) diskCreate(ctx context.Context, p *peer, d devices.Device, m co
 	if err != nil {
 		return served{}, err
 	}
+	if err := s.checkWriteGate(ctx, l1, l2); err != nil {
+		return served{}, err
+	}
 	uk, e1, e2, err := s.newEEDKPair(ctx, l1, l2, codec.EncodingLabel, codec.EncodingLabel)
 	if err != nil {
 		return served{}, err

@@ -45,9 +45,13 @@ type Sealer interface {
 // Options configure a Server. Registry, Labels, Usage, Store and Sealer are
 // required.
 type Options struct {
-	Registry *devices.Registry
-	Labels   *labels.Service
-	Usage    *usage.Log
+	// WriteGate, when set, is asked before keys are served under labels
+	// (3592 write, disk key create): an error refuses the write with
+	// ErrNotBackedUp (server.Config.RequireBackup).
+	WriteGate func(ctx context.Context, labels ...string) error
+	Registry  *devices.Registry
+	Labels    *labels.Service
+	Usage     *usage.Log
 	// KeyGroups serves LTO keys; when nil, LTO requests are refused as
 	// not supported.
 	KeyGroups *keygroups.Service

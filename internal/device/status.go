@@ -37,6 +37,9 @@ var (
 	ErrUnsupported = errors.New("device: operation not supported")
 	// ErrBadRequest: a request that is well-formed but not a request type.
 	ErrBadRequest = errors.New("device: bad request")
+	// ErrNotBackedUp: the server serves only keys already in a backup
+	// (server.Config.RequireBackup) and a label is newer than the last one.
+	ErrNotBackedUp = errors.New("device: key label not yet in a backup")
 )
 
 // statusEntry maps a domain error to a wire status and its fixed message.
@@ -53,6 +56,7 @@ var statusTable = []statusEntry{
 	{ErrAuditUnavailable, codec.StatusInternal, "audit trail unavailable"},
 	{cluster.ErrUnavailable, codec.StatusInternal, "no quorum: retry on another server"},
 	{ErrBadRequest, codec.StatusBadRequest, "bad request"},
+	{ErrNotBackedUp, codec.StatusRefused, "key label not yet in a backup"},
 	{ErrReplayMismatch, codec.StatusBadRequest, "request id reused with a different request"},
 	{codec.ErrMalformed, codec.StatusBadRequest, "malformed request"},
 	{devices.ErrPending, codec.StatusPending, "device awaits approval"},

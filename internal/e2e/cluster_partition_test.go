@@ -23,7 +23,9 @@ func freePort(t *testing.T, ip string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
-		t.Fatalf("listen on %s (a loopback address of this host): %v", ip, err)
+		// Linux routes all of 127.0.0.0/8 to the loopback interface;
+		// other systems may only have 127.0.0.1.
+		t.Skipf("this host has no loopback address %s (the partition proxies tell nodes apart by source address): %v", ip, err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()

@@ -117,6 +117,8 @@ func (p *partitionNet) heal() {
 // TestPartitionNetCuts checks the proxy itself: an isolated source's
 // connections are dropped, both ways, and others pass.
 func TestPartitionNetCuts(t *testing.T) {
+	freePort(t, "127.0.0.2") // skips on a host without it
+	freePort(t, "127.0.0.3")
 	echo, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

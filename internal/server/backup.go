@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 
@@ -48,5 +49,37 @@ func (s *Server) serveGate() kmipfe.ServeGate {
 			return nil // objects without a creation date predate any backup rule
 		}
 		return s.ledger.Covers(created)
+	}
+}
+
+// deviceWriteGate is the device protocol's gate with Config.RequireBackup:
+// keys are served under a label only when the label's private key (or, for
+// a partner's certificate, the certificate) is in a backup, so that no tape
+// is written that a lost server would leave unreadable.
+func (s *Server) deviceWriteGate() func(ctx context.Context, labels ...string) error {
+	if !s.cfg.RequireBackup {
+		return nil
+	}
+	return func(ctx context.Context, names ...string) error {
+		for _, name := range names {
+			l, err := s.labels.Get(ctx, name)
+			if err != nil {
+				return err
+			}
+			id := l.PrivateKeyID
+			if id == "" {
+				id = l.CertificateID
+			}
+			o, err := s.keys.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if created, ok := o.Date(kmip.AttributeNameInitialDate); ok {
+				if err := s.ledger.Covers(created); err != nil {
+					return fmt.Errorf("label %s: %w", name, err)
+				}
+			}
+		}
+		return nil
 	}
 }

@@ -268,7 +268,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(err, s.closeStore())
 	}
 	s.device, err = device.New(device.Options{
-		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
+		WriteGate: s.deviceWriteGate(),
+		Registry:  reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
 		Audit:  cfg.Audit, Node: cfg.Node,
 		AuditFailed: func() { s.metrics.AuditFailed(string(audit.ProtoDevice)) },

@@ -44,7 +44,12 @@ type options struct {
 	logger         *slog.Logger
 	grace          time.Duration
 	audit          audit.Recorder
+	configure      func(*server.Config)
 }
+
+// WithConfig lets fn adjust the server configuration Start builds, after
+// the test defaults (data dir, loopback listeners, logger) are set.
+func WithConfig(fn func(*server.Config)) Option { return func(o *options) { o.configure = fn } }
 
 // WithDataDir runs the server on dir instead of a fresh t.TempDir(), for
 // example to restart a server on the data of a previous one.
@@ -82,7 +87,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		o.logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		DataDir:        o.dataDir,
 		PassphraseFile: o.passphraseFile,
 		KMIPAddr:       "127.0.0.1:0",
@@ -92,7 +97,11 @@ func Start(t testing.TB, opts ...Option) *Env {
 		ShutdownGrace:  o.grace,
 		Audit:          o.audit,
 		Node:           "testenv",
-	})
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
