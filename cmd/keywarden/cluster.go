@@ -156,4 +156,6 @@ func addClusterFlags(cmd *cobra.Command, c *server.ClusterConfig) {
 	f.StringVar(&c.NodeID, "node-id", "", "this node's id in the cluster (unique, stable)")
 	f.BoolVar(&c.Bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter (ignored once the node has Raft state)")
 	f.StringVar(&c.Join, "join", "", "the cluster address of a member to ask to add this node")
+	// --cluster is the short spelling of --cluster-addr (keywarden serve --cluster HOST:PORT …).
+	f.StringVar(&c.Addr, "cluster", "", "same as --cluster-addr")
 }
