@@ -210,13 +210,18 @@ func TestServeSeedSample(t *testing.T) {
 	if a := srv.addrs["kmip"]; !strings.HasPrefix(a, "127.0.0.1:") {
 		t.Errorf("kmip listener on %q: the flag did not win over the environment", a)
 	}
-	logs := srv.stderr.String()
+	// stderr is copied by a goroutine of os/exec: "keywarden ready" on
+	// stdout can arrive before the log lines written ahead of it.
 	for _, want := range []string{"TCP port 3801 is not served", "not in an HSM", "safkeyring", "configuration applied to the store"} {
-		if !strings.Contains(logs, want) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(srv.stderr.String(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(srv.stderr.String(), want) {
 			t.Errorf("serve log lacks %q", want)
 		}
 	}
-	if passwordShown.MatchString(logs) {
+	if passwordShown.MatchString(srv.stderr.String()) {
 		t.Errorf("serve log shows a password")
 	}
 	if _, err := os.Stat(filepath.Join(auditDir, "isklm_audit.log")); err != nil {
@@ -244,7 +249,7 @@ func TestServeSeedSample(t *testing.T) {
 	for !strings.Contains(srv.stderr.String(), "need a restart") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	logs = srv.stderr.String()
+	logs := srv.stderr.String()
 	if !strings.Contains(logs, "audit rotation size") {
 		t.Errorf("reload log does not name the audit size as needing a restart")
 	}

@@ -101,6 +101,7 @@ docs/hsm.md).`,
 			}
 			scfg.SANs = cfg.SANs
 			scfg.Cluster = cfg.Cluster // flags only (docs/cluster.md)
+			scfg.KMIPHTTPAddr = cfg.KMIPHTTPAddr
 			scfg.Logger = logger
 			if scfg.FIPS {
 				if err := enterFIPSMode(); err != nil {
@@ -118,6 +119,7 @@ docs/hsm.md).`,
 	cmd.Flags().StringVar(&cfg.KMIPAddr, "kmip-addr", server.DefaultKMIPAddr, "KMIP listener address (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.DeviceAddr, "device-addr", server.DefaultDeviceAddr, "device listener address (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.AdminAddr, "admin-addr", server.DefaultAdminAddr, "admin HTTPS listener address (HOST:PORT)")
+	cmd.Flags().StringVar(&cfg.KMIPHTTPAddr, "kmip-http-addr", "", "KMIP over HTTPS listener address (HOST:PORT): TTLV, KMIP XML and KMIP JSON POSTed to /kmip; empty: not served")
 	cmd.Flags().StringArrayVar(&cfg.SANs, "san", nil, "extra server certificate name when initialising: an IP address or a DNS name (repeatable)")
 	cmd.Flags().BoolVar(&cfg.RequireBackup, "require-backup", false, "serve over KMIP only keys that are in a backup (created before the last backup's snapshot)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -272,6 +274,9 @@ func serve(parent context.Context, cmd *cobra.Command, cfg server.Config, level 
 	fmt.Fprintf(out, "admin listening on %s\n", adminAddr)
 	if addr := srv.ClusterAddr(); addr != "" {
 		fmt.Fprintf(out, "cluster listening on %s\n", addr)
+	}
+	if addr := srv.KMIPHTTPAddr(); addr != "" {
+		fmt.Fprintf(out, "kmip-http listening on %s\n", addr)
 	}
 	fmt.Fprintln(out, "keywarden ready")
 	return srv.Wait()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ovh/kmip-go"
@@ -114,6 +115,13 @@ func (c *comparer) compareNode(path string, exp, act *Node, sc scope) {
 // compareVar binds a variable on first sight, and checks later uses.
 func (c *comparer) compareVar(path string, exp, act *Node, eff int) {
 	if exp.Var == varNow {
+		return
+	}
+	if exp.Tag == kmip.TagAsynchronousCorrelationValue && !strings.Contains(path, "ResponsePayload") {
+		// Every Operation Pending answer carries a new correlation value
+		// (in the batch item, not a payload), which the vectors name
+		// alike: it binds afresh.
+		c.bound[exp.Var] = act.Clone()
 		return
 	}
 	if b, ok := c.bound[exp.Var]; ok {

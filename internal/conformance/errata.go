@@ -24,6 +24,11 @@ var errata = map[string][]erratum{
 		fix: func(n *Node) { n.Value = int32(4) },
 		why: "the response to a KMIP 1.4 request is recorded as 1.3",
 	}},
+	"TC_32_10_Asynchronous_Locate.xml": {{
+		exchange: 8, path: "BatchItem/ResponsePayload/AsynchronousCorrelationValue",
+		fix: func(n *Node) { n.Value, n.Var = nil, "ASYNCHRONOUS_CORRELATION_VALUE" },
+		why: "the Cancel of $ASYNCHRONOUS_CORRELATION_VALUE answers with the recording server's literal correlation value 4d6bbfc35fe57fba",
+	}},
 	"TC_312_12_Register_Create_Get_attributes_Destroy.xml": {{
 		exchange: 4, path: "BatchItem/ResponsePayload/UniqueIdentifier",
 		fix: func(n *Node) { n.Value, n.Var = nil, "UNIQUE_IDENTIFIER_0" },

@@ -53,7 +53,8 @@ func TestKMIPClientOperations(t *testing.T) {
 				t.Fatalf("Discover Versions: %v", err)
 			}
 			got := resp.(*payloads.DiscoverVersionsResponsePayload).ProtocolVersion
-			want := []kmip.ProtocolVersion{kmip.V1_4, kmip.V1_3, kmip.V1_2, kmip.V1_1, kmip.V1_0}
+			// Every version the server speaks, newest first, whatever the request header says.
+			want := []kmip.ProtocolVersion{kmip.V2_1, kmip.V2_0, kmip.V1_4, kmip.V1_3, kmip.V1_2, kmip.V1_1, kmip.V1_0}
 			if !slices.Equal(got, want) {
 				t.Errorf("Discover Versions = %v, want %v", got, want)
 			}

@@ -62,6 +62,12 @@ func recoverKey(protected []byte, typ Type, password string) (crypto.PrivateKey,
 	key, err := x509.ParsePKCS8PrivateKey(plain)
 	clear(plain)
 	if err != nil {
+		if info.Algorithm.Algorithm.Equal(oidPBEWithMD5AndTripleDES) {
+			// PBEWithMD5AndTripleDES has no integrity check beyond its
+			// padding, which a wrong password passes about once in 256
+			// tries: garbage that is not PKCS#8 means a wrong password.
+			return nil, fmt.Errorf("%w: the decrypted key is not PKCS#8", ErrPassword)
+		}
 		return nil, fmt.Errorf("%w: the decrypted key is not PKCS#8", ErrFormat)
 	}
 	return key, nil

@@ -138,6 +138,8 @@ func access(p devices.Principal) keys.Access {
 var readOnlyOps = map[kmip.Operation]bool{
 	kmip.OperationDiscoverVersions: true, kmip.OperationQuery: true, kmip.OperationLocate: true,
 	kmip.OperationGetAttributes: true, kmip.OperationGetAttributeList: true, kmip.OperationCheck: true,
+	// Poll and Cancel reach only the results of the caller's own requests.
+	kmip.OperationPoll: true, kmip.OperationCancel: true,
 }
 
 // permitted applies the principal's operation limits.

@@ -15,6 +15,10 @@ func (r *Router) getAttributes(ctx context.Context, b *batch, p kmip.OperationPa
 	if err != nil {
 		return nil, err
 	}
+	if b.version.ProtocolVersionMinor >= 1 && hasDuplicate(req.AttributeName) {
+		// KMIP 1.1 section 4.11: an Attribute Name may appear once.
+		return nil, kerr(kmip.ResultReasonInvalidMessage, "attribute name given more than once")
+	}
 	o, err := r.m.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -83,6 +87,10 @@ func (r *Router) modifyAttribute(ctx context.Context, b *batch, p kmip.Operation
 	if err != nil {
 		return nil, err
 	}
+	if b.version.ProtocolVersionMinor >= 1 && a.AttributeIndex != nil && *a.AttributeIndex == 0 {
+		// KMIP 1.1 made the index optional: the first instance goes without.
+		a.AttributeIndex = nil
+	}
 	return &payloads.ModifyAttributeResponsePayload{UniqueIdentifier: id, Attribute: a}, nil
 }
 
@@ -97,4 +105,16 @@ func (r *Router) deleteAttribute(ctx context.Context, b *batch, p kmip.Operation
 		return nil, err
 	}
 	return &payloads.DeleteAttributeResponsePayload{UniqueIdentifier: id, Attribute: a}, nil
+}
+
+// hasDuplicate reports whether a name appears twice.
+func hasDuplicate(names []kmip.AttributeName) bool {
+	seen := make(map[kmip.AttributeName]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return true
+		}
+		seen[n] = true
+	}
+	return false
 }

@@ -30,7 +30,7 @@ func vendorIdentification() string {
 func (r *Router) discoverVersions(_ context.Context, _ *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.DiscoverVersionsRequestPayload)
 	resp := &payloads.DiscoverVersionsResponsePayload{}
-	for _, v := range Versions {
+	for _, v := range slices.Concat(Versions2, Versions) {
 		if len(req.ProtocolVersion) == 0 || slices.Contains(req.ProtocolVersion, v) {
 			resp.ProtocolVersion = append(resp.ProtocolVersion, v)
 		}
@@ -52,11 +52,19 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 		switch f {
 		case kmip.QueryFunctionOperations:
 			resp.Operations = r.supportedOperations(b.version)
+			if b.v2 != nil {
+				resp.Operations = append(resp.Operations, opOrder2...)
+			}
 		case kmip.QueryFunctionObjects:
 			resp.ObjectType = objectTypes
 		case kmip.QueryFunctionServerInformation:
 			resp.VendorIdentification = vendorIdentification()
 			resp.ServerInformation = &ttlv.Value{Tag: kmip.TagServerInformation, Value: ttlv.Struct{}}
+		case kmip.QueryFunctionRNGs:
+			// crypto/rand, the operating system's generator: the same
+			// value as the Random Number Generator attribute of generated
+			// objects.
+			resp.RNGParameters = []kmip.RNGParameters{{RNGAlgorithm: kmip.RNGAlgorithmUnspecified}}
 		}
 	}
 	return resp, nil
@@ -72,6 +80,7 @@ var opOrder = []kmip.Operation{
 	kmip.OperationObtainLease, kmip.OperationArchive, kmip.OperationRecover, kmip.OperationDiscoverVersions,
 	kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 	kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve, kmip.OperationHash,
+	kmip.OperationRNGSeed, kmip.OperationPoll, kmip.OperationCancel,
 }
 
 // opSince is the KMIP 1.x minor version that introduced an operation.
@@ -80,6 +89,7 @@ var opSince = map[kmip.Operation]int32{
 	// The cryptographic services came with KMIP 1.2.
 	kmip.OperationEncrypt: 2, kmip.OperationDecrypt: 2, kmip.OperationSign: 2, kmip.OperationSignatureVerify: 2,
 	kmip.OperationMAC: 2, kmip.OperationMACVerify: 2, kmip.OperationRNGRetrieve: 2, kmip.OperationHash: 2,
+	kmip.OperationRNGSeed: 2,
 }
 
 func (r *Router) supportedOperations(v kmip.ProtocolVersion) []kmip.Operation {

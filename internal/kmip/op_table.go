@@ -40,6 +40,9 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationMAC:                r.mac,
 		kmip.OperationMACVerify:          r.macVerify,
 		kmip.OperationRNGRetrieve:        r.rngRetrieve,
+		kmip.OperationRNGSeed:            r.rngSeed,
+		kmip.OperationPoll:               r.poll,
+		kmip.OperationCancel:             r.cancel,
 		kmip.OperationHash:               r.hash,
 	}
 }

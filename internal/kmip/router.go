@@ -15,6 +15,7 @@ import (
 	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 	"github.com/keywarden/keywarden/internal/kmip/wire"
 	"github.com/keywarden/keywarden/internal/pki"
 )
@@ -38,7 +39,8 @@ type Router struct {
 	cache    principals
 	audit    audit.Recorder // nil: no events
 	node     string
-	gate     ServeGate // nil: every object may be served
+	gate     ServeGate    // nil: every object may be served
+	async    asyncResults // results held for Poll (op_async.go)
 }
 
 // NewRouter returns the KMIP router over a Manager.
@@ -51,6 +53,7 @@ func NewRouter(m *keys.Manager, logger *slog.Logger, opts ...RouterOption) *Rout
 		o(r)
 	}
 	r.ops = r.operations()
+	r.wrapV2()
 	return r
 }
 
@@ -66,6 +69,8 @@ type batch struct {
 	// obj is the object the current item served or created, if the
 	// handler had it, for the item's audit event.
 	obj *keys.Object
+	// v2 is set when the client spoke KMIP 2.x (see v2.go).
+	v2 *v2State
 }
 
 // id resolves an omitted Unique Identifier to the ID placeholder.
@@ -92,6 +97,9 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 			resp = errorResponse(kmip.V1_0, nil, e)
 		}
 	}()
+	if v, ok := kmip2.PeekVersion(req); ok && v.ProtocolVersionMajor == 2 {
+		return r.handleV2(ctx, peer, req, v, start)
+	}
 	msg, err := r.decode(req)
 	if err != nil {
 		r.log.Warn("kmip: rejected message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
@@ -106,10 +114,11 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 		return errorResponse(v, nil, e)
 	}
 	out := r.run(ctx, peer, msg, start)
+	r.finishAsync(peer, msg, out)
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("kmip: request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
 	}
-	return ttlv.MarshalTTLV(out)
+	return r.limitResponseSize(msg, out)
 }
 
 // decode validates, decodes, and checks that decoding lost nothing: the
@@ -118,6 +127,7 @@ func (r *Router) decode(req []byte) (msg *kmip.RequestMessage, err error) {
 	if _, err := wire.Validate(req, r.limits); err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidMessage, err)
 	}
+	req = rewriteLocateTemplates(req) // FortiOS: locate_template.go
 	// The ovh decoder rewrites negative BigIntegers in place: keep the
 	// original for the comparison.
 	orig := bytes.Clone(req)
@@ -182,7 +192,12 @@ func negotiate(v kmip.ProtocolVersion) kmip.ProtocolVersion {
 // Every answered item is audited (see WithAudit); items a stopped batch
 // leaves unanswered are not.
 func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage, start time.Time) *kmip.ResponseMessage {
-	b := &batch{version: negotiate(msg.Header.ProtocolVersion), peer: peer, serial: deviceSerial(msg.Header)}
+	return r.runAs(ctx, peer, msg, start, nil)
+}
+
+// runAs is run for a request translated from KMIP 2.x when v2 is not nil.
+func (r *Router) runAs(ctx context.Context, peer Peer, msg *kmip.RequestMessage, start time.Time, v2 *v2State) *kmip.ResponseMessage {
+	b := &batch{version: negotiate(msg.Header.ProtocolVersion), peer: peer, serial: deviceSerial(msg.Header), v2: v2}
 	if peer.Certificate != nil {
 		b.fingerprint = pki.Fingerprint(peer.Certificate)
 	}
@@ -233,6 +248,7 @@ func (r *Router) run(ctx context.Context, peer Peer, msg *kmip.RequestMessage, s
 		item, cause := r.runItem(ctx, b, it)
 		item = r.audited(ctx, b, it, item, cause, opType(it.Operation), placeholder, itemStart)
 		resp.BatchItem = append(resp.BatchItem, item)
+		b.v2.note(cause)
 		if item.ResultStatus != kmip.ResultStatusSuccess && cont != kmip.BatchErrorContinuationOptionContinue {
 			break
 		}

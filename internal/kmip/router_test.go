@@ -108,7 +108,8 @@ func TestVersionNegotiation(t *testing.T) {
 	}
 	resp := roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4, &payloads.DiscoverVersionsRequestPayload{}))
 	got := resp.BatchItem[0].ResponsePayload.(*payloads.DiscoverVersionsResponsePayload).ProtocolVersion
-	if len(got) != 5 || got[0] != kmip.V1_4 || got[4] != kmip.V1_0 {
+	// 2.x first (served through the translation in v2.go), then 1.4 to 1.0.
+	if len(got) != 7 || got[0] != kmip.V2_1 || got[2] != kmip.V1_4 || got[6] != kmip.V1_0 {
 		t.Fatalf("discover versions = %v", got)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip"
+	"github.com/keywarden/keywarden/internal/kmiphttp"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/usage"
@@ -70,6 +71,10 @@ type Config struct {
 	// KMIPAddr, DeviceAddr and AdminAddr are the listener addresses
 	// (host:port; port 0 picks a free port). Empty means the defaults.
 	KMIPAddr, DeviceAddr, AdminAddr string
+	// KMIPHTTPAddr, when not empty, is the address of the KMIP over HTTPS
+	// listener (binary TTLV, KMIP XML and KMIP JSON message encodings, see
+	// internal/kmiphttp); empty means it is not served.
+	KMIPHTTPAddr string
 	// SANs are extra server certificate names, used only when New
 	// initialises DataDir.
 	SANs []string
@@ -155,6 +160,7 @@ type Server struct {
 	kmipLn   net.Listener
 	deviceLn net.Listener
 	adminLn  net.Listener
+	httpLn   net.Listener  // KMIP over HTTPS; nil unless Config.KMIPHTTPAddr
 	done     chan struct{} // closed once stopped and the store is closed
 	err      error         // why it stopped; read after done
 }
@@ -396,6 +402,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err == nil {
 		adminLn, err = listen("admin", s.cfg.AdminAddr)
 	}
+	var httpLn net.Listener
+	if err == nil && s.cfg.KMIPHTTPAddr != "" {
+		httpLn, err = listen("kmip-http", s.cfg.KMIPHTTPAddr)
+	}
 	if err != nil {
 		for _, ln := range bound {
 			_ = ln.Close()
@@ -441,6 +451,15 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return s.device.Serve(gctx, deviceTLS, grace) })
+	if httpLn != nil {
+		s.httpLn = httpLn
+		httpLog := s.log.With("listener", "kmip-http")
+		h := kmiphttp.NewHandler(s.router, kmiphttp.Options{Logger: httpLog, MaxBody: int64(s.cfg.MaxMessageSize)})
+		g.Go(func() error {
+			return kmiphttp.Serve(gctx, s.metrics.TrackListener("kmip-http", httpLn), s.tls, h, grace, httpLog)
+		})
+		s.log.Info("listening", "kmip-http", httpLn.Addr().String())
+	}
 	g.Go(func() error { return serveAdmin(gctx, adminSrv, adminTLS, grace, adminLog) })
 	go func() {
 		<-gctx.Done()
@@ -477,6 +496,17 @@ func (s *Server) Addrs() (kmipAddr, deviceAddr, adminAddr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addrsLocked()
+}
+
+// KMIPHTTPAddr returns the bound address of the KMIP over HTTPS listener
+// (host:port), or "" when it is not served or before Start.
+func (s *Server) KMIPHTTPAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
 }
 
 func (s *Server) addrsLocked() (string, string, string) {

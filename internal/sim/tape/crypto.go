@@ -9,8 +9,14 @@ import (
 	"fmt"
 )
 
-// kdfInfo is the HKDF info prefix; the volser follows it.
-const kdfInfo = "keywarden tape v1"
+// kdfInfo returns the HKDF info prefix of a format version; the volser
+// follows it. Each version has its own, so the two never share a volume key.
+func kdfInfo(version uint8) string {
+	if version == FormatVersion1 {
+		return "keywarden tape v1"
+	}
+	return "keywarden tape v2"
+}
 
 // Block record flags.
 const (
@@ -22,13 +28,13 @@ const (
 const recordPrefix = 1 + 4
 
 // volumeAEAD derives the per-volume key HKDF-SHA256(dataKey, salt,
-// "keywarden tape v1" || volser) and returns AES-256-GCM under it. Errors never
+// "keywarden tape v1" or "keywarden tape v2" || volser) and returns AES-256-GCM under it. Errors never
 // include key bytes.
 func volumeAEAD(dataKey []byte, h Header) (cipher.AEAD, error) {
 	if len(dataKey) != KeySize {
 		return nil, fmt.Errorf("tape: data key must be %d bytes, got %d: %w", KeySize, len(dataKey), ErrFormat)
 	}
-	vk, err := hkdf.Key(sha256.New, dataKey, h.Salt[:], kdfInfo+h.Volser, KeySize)
+	vk, err := hkdf.Key(sha256.New, dataKey, h.Salt[:], kdfInfo(h.Version)+h.Volser, KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("tape: derive volume key: %w", err)
 	}
@@ -52,7 +58,8 @@ func blockNonce(index uint64) []byte {
 }
 
 // blockAD is the additional data of a block: volser length, volser, block
-// index (64-bit big-endian), last-block flag and, for block 0, the header bytes.
+// index (64-bit big-endian), last-block flag and, for block 0, the
+// authenticated header bytes (Header.authenticated).
 func blockAD(volser string, index uint64, last bool, header []byte) []byte {
 	ad := make([]byte, 0, 1+len(volser)+8+1+len(header))
 	ad = append(ad, byte(len(volser)))

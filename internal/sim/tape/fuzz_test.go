@@ -30,7 +30,7 @@ func FuzzReadHeader(f *testing.F) {
 			return
 		}
 		consumed := in[:len(in)-r.Len()]
-		enc, err := h.marshal()
+		enc, err := h.Encode()
 		if err != nil {
 			t.Fatalf("accepted header does not re-encode: %v", err)
 		}
@@ -49,11 +49,20 @@ func FuzzReader(f *testing.F) {
 	for _, size := range []int{0, 1, MinBlockSize, 2*MinBlockSize + 17} {
 		f.Add(writeImage(f, Header{Volser: "FUZZ1", Key: eedkRef(), BlockSize: MinBlockSize}, testKey, pattern(size)))
 	}
+	for _, name := range []string{"v1-3592.img", "v1-lto.img"} {
+		f.Add(readFixture(f, name))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bytes.NewReader(in)
 		h, err := ReadHeader(r)
 		if err != nil {
 			return
+		}
+		records := in[len(in)-r.Len():]
+		var copied bytes.Buffer
+		n, copyErr := CopyRecords(&copied, bytes.NewReader(records), h)
+		if copyErr != nil && !errors.Is(copyErr, ErrTampered) && !errors.Is(copyErr, ErrTruncated) {
+			t.Fatalf("CopyRecords: unexpected error kind: %v", copyErr)
 		}
 		dr, err := NewReader(r, h, testKey)
 		if err == nil {
@@ -62,6 +71,9 @@ func FuzzReader(f *testing.F) {
 			if err == nil {
 				if !bytes.Equal(got, pattern(len(got))) {
 					t.Fatalf("accepted an image the writer did not produce")
+				}
+				if copyErr != nil || n != int64(len(records)) || !bytes.Equal(copied.Bytes(), records) {
+					t.Fatalf("CopyRecords on a readable image: %d of %d bytes, %v", n, len(records), copyErr)
 				}
 				return
 			}

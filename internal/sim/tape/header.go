@@ -18,8 +18,19 @@ import (
 // Magic is the first six bytes of every tape image.
 const Magic = "KWTAPE"
 
-// FormatVersion is the only image format version this package writes and reads.
-const FormatVersion uint8 = 1
+// Image format versions. Version 1 authenticates the whole header, EEDKs
+// included, so its EEDKs cannot be replaced without re-encrypting the data;
+// version 2 leaves the EEDK section out of the additional data, so that a
+// rekey rewrites the EEDKs only, as a 3592 drive does. Both are read; only
+// FormatVersion is written.
+const (
+	// FormatVersion1 is the original format, read but no longer written.
+	FormatVersion1 uint8 = 1
+	// FormatVersion2 is the format whose EEDKs can be replaced in place.
+	FormatVersion2 uint8 = 2
+	// FormatVersion is the version NewWriter writes.
+	FormatVersion = FormatVersion2
+)
 
 // Limits of the format, checked before any buffer is allocated.
 const (
@@ -90,7 +101,8 @@ type KeyRef struct {
 
 // Header is the decoded header of a tape image.
 type Header struct {
-	// Version is the format version; zero means FormatVersion when writing.
+	// Version is the format version (FormatVersion1 or FormatVersion2, as
+	// read); zero means FormatVersion when writing.
 	Version uint8
 	// Volser is the volume serial: 1 to 6 characters A–Z, 0–9.
 	Volser string
@@ -123,7 +135,7 @@ func ValidVolser(v string) bool {
 
 // validate checks every field of a complete header.
 func (h Header) validate() error {
-	if h.Version != FormatVersion {
+	if h.Version != FormatVersion1 && h.Version != FormatVersion2 {
 		return fmt.Errorf("tape: version %d not supported: %w", h.Version, ErrFormat)
 	}
 	if !ValidVolser(h.Volser) {
@@ -161,19 +173,44 @@ func (k KeyRef) validate() error {
 	return nil
 }
 
-// marshal encodes a validated header. The encoding is canonical: ReadHeader
-// accepts exactly the bytes marshal produces for the header it returns.
-func (h Header) marshal() ([]byte, error) {
+// Encode returns the header's bytes as they appear at the start of an image.
+// The encoding is canonical: ReadHeader accepts exactly the bytes Encode
+// produces for the header it returns.
+func (h Header) Encode() ([]byte, error) {
+	b, _, err := h.marshal()
+	return b, err
+}
+
+// authenticated returns the header bytes that block 0's additional data
+// covers. Version 1: the whole header. Version 2: magic, version and the
+// body up to the EEDK section (volser, block size, salt, key reference kind
+// and, for the key-identifier form, the identifier); the body length and the
+// EEDK section are left out, so that the EEDKs can be replaced.
+func (h Header) authenticated() ([]byte, error) {
+	b, keyStart, err := h.marshal()
+	if err != nil || h.Version == FormatVersion1 {
+		return b, err
+	}
+	out := make([]byte, 0, keyStart-4)
+	out = append(out, b[:len(Magic)+1]...)
+	return append(out, b[prefixSize:keyStart]...), nil
+}
+
+// marshal encodes a validated header and returns the offset of its EEDK
+// section (the header's length for the key-identifier form).
+func (h Header) marshal() ([]byte, int, error) {
 	if err := h.validate(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var body []byte
 	body = append(body, byte(len(h.Volser)))
 	body = append(body, h.Volser...)
 	body = binary.BigEndian.AppendUint32(body, uint32(h.BlockSize))
 	body = append(body, h.Salt[:]...)
+	keyStart := -1
 	if h.Key.IsEEDK() {
 		body = append(body, kindEEDK)
+		keyStart = prefixSize + len(body)
 		for _, e := range h.Key.EEDKs {
 			body = append(body, byte(e.Encoding))
 			body = appendField(body, []byte(e.LabelOrHash))
@@ -184,13 +221,16 @@ func (h Header) marshal() ([]byte, error) {
 		body = appendField(body, []byte(h.Key.KeyID))
 	}
 	if prefixSize+len(body) > MaxHeaderSize {
-		return nil, fmt.Errorf("tape: header of %d bytes exceeds %d: %w", prefixSize+len(body), MaxHeaderSize, ErrFormat)
+		return nil, 0, fmt.Errorf("tape: header of %d bytes exceeds %d: %w", prefixSize+len(body), MaxHeaderSize, ErrFormat)
+	}
+	if keyStart < 0 {
+		keyStart = prefixSize + len(body)
 	}
 	out := make([]byte, 0, prefixSize+len(body))
 	out = append(out, Magic...)
 	out = append(out, h.Version)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
-	return append(out, body...), nil
+	return append(out, body...), keyStart, nil
 }
 
 func appendField(b, f []byte) []byte {
@@ -209,7 +249,8 @@ func ReadHeader(r io.Reader) (Header, error) {
 	if string(prefix[:len(Magic)]) != Magic {
 		return Header{}, fmt.Errorf("tape: not a tape image (bad magic): %w", ErrFormat)
 	}
-	if v := prefix[len(Magic)]; v != FormatVersion {
+	v := prefix[len(Magic)]
+	if v != FormatVersion1 && v != FormatVersion2 {
 		return Header{}, fmt.Errorf("tape: version %d not supported: %w", v, ErrFormat)
 	}
 	n := binary.BigEndian.Uint32(prefix[len(Magic)+1:])
@@ -224,7 +265,7 @@ func ReadHeader(r io.Reader) (Header, error) {
 	if err != nil {
 		return Header{}, err
 	}
-	h.Version = FormatVersion
+	h.Version = v
 	if err := h.validate(); err != nil {
 		return Header{}, err
 	}

@@ -28,6 +28,9 @@ func TestReadHeader(t *testing.T) {
 	if h, err := ReadHeader(bytes.NewReader(good)); err != nil || h.Volser != "VOL1" || h.Key.KeyID != "key" {
 		t.Fatalf("good header: %+v, %v", h, err)
 	}
+	if h, err := ReadHeader(bytes.NewReader(rawHeader(FormatVersion1, rawBody("VOL1", MinBlockSize)))); err != nil || h.Version != FormatVersion1 {
+		t.Fatalf("version 1 header: %+v, %v", h, err)
+	}
 	huge := append([]byte(Magic), FormatVersion, 0xff, 0xff, 0xff, 0xff)
 	tests := []struct {
 		name string
@@ -38,7 +41,8 @@ func TestReadHeader(t *testing.T) {
 		{"prefix only", good[:prefixSize], ErrTruncated},
 		{"body cut", good[:len(good)-1], ErrTruncated},
 		{"bad magic", append([]byte("KWTAPX"), good[len(Magic):]...), ErrFormat},
-		{"unknown version", rawHeader(2, rawBody("VOL1", MinBlockSize)), ErrFormat},
+		{"unknown version", rawHeader(3, rawBody("VOL1", MinBlockSize)), ErrFormat},
+		{"version zero", rawHeader(0, rawBody("VOL1", MinBlockSize)), ErrFormat},
 		{"length over the limit", huge, ErrFormat},
 		{"length just over the limit", rawHeader(FormatVersion, make([]byte, MaxHeaderSize-prefixSize+1)), ErrFormat},
 		{"block size 1 GiB", rawHeader(FormatVersion, rawBody("VOL1", 1<<30)), ErrFormat},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -80,6 +82,20 @@ func pattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte(i*7 + i/251)
+	}
+	return b
+}
+
+// readFixture returns a checked-in image from testdata. The version 1
+// fixtures were written by the version 1 writer before version 2 existed:
+// testKey, the EEDKs of eedkRef (v1-3592.img, volser V1OLD, 2×MinBlockSize+100
+// bytes of pattern) or key identifier des01 (v1-lto.img, volser V1LTO, 100
+// bytes), block size MinBlockSize.
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return b
 }

@@ -24,13 +24,14 @@ type reader struct {
 
 // NewReader returns a reader of the data of a tape image. r must be positioned
 // just after the header (as ReadHeader leaves it) and h must be the header
-// ReadHeader returned. The first block, whose additional data covers the header,
-// is read and authenticated before NewReader returns, so a wrong key or a
-// modified header fails here with ErrTampered. Later reads return ErrTampered or
+// ReadHeader returned. The first block, whose additional data covers the header
+// (version 2: all but the EEDK section), is read and authenticated before
+// NewReader returns, so a wrong key (for instance one unwrapped from replaced
+// EEDKs) or a modified header fails here with ErrTampered. Later reads return ErrTampered or
 // ErrTruncated instead of unauthenticated bytes; the file is complete only when
 // a read returns io.EOF.
 func NewReader(r io.Reader, h Header, dataKey []byte) (io.Reader, error) {
-	hdr, err := h.marshal()
+	hdr, err := h.authenticated()
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func TestDetectsDamage(t *testing.T) {
 		{"ciphertext byte flipped", flip(len(hdr) + len(recs[0]) + 10), testKey, ErrTampered},
 		{"tag byte flipped", flip(len(img) - 1), testKey, ErrTampered},
 		{"salt byte flipped", flip(prefixSize + 1 + 6 + 4 + 3), testKey, ErrTampered},
-		{"wrapped EEDK byte flipped", flip(len(hdr) - 5), testKey, ErrTampered},
+		{"volser changed", bytes.Replace(img, []byte("VOL001"), []byte("VOL002"), 1), testKey, ErrTampered},
 		{"wrong key", img, wrongKey, ErrTampered},
 	}
 	for _, tc := range tests {
@@ -144,9 +144,34 @@ func TestDetectsDamage(t *testing.T) {
 		})
 	}
 
+	// Version 2 leaves the EEDK section out of the additional data: a byte
+	// flipped there either spoils the parse or changes only what the server
+	// is asked to unwrap (the data still reads back unchanged under the key).
+	// Every byte before it is authenticated or parsed.
+	_, keyStart, err := Header{Version: FormatVersion, Volser: "VOL001", Key: eedkRef(), BlockSize: bs}.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Run("every header byte flipped", func(t *testing.T) {
 		for i := range hdr {
-			if _, _, err := readImage(flip(i), testKey); err == nil {
+			_, got, err := readImage(flip(i), testKey)
+			switch {
+			case i < keyStart && err == nil:
+				t.Fatalf("header byte %d flipped: no error", i)
+			case i >= keyStart && err == nil && !bytes.Equal(got, data):
+				t.Fatalf("EEDK section byte %d flipped: other data read back", i)
+			case i >= keyStart && err != nil && !errors.Is(err, ErrFormat):
+				t.Fatalf("EEDK section byte %d flipped: %v, want ErrFormat or the data", i, err)
+			}
+		}
+	})
+	t.Run("every key-identifier header byte flipped", func(t *testing.T) {
+		lto := writeImage(t, Header{Volser: "VOL001", Key: KeyRef{KeyID: "des01"}, BlockSize: bs}, testKey, data)
+		lhdr, _ := splitImage(t, lto)
+		for i := range lhdr {
+			b := bytes.Clone(lto)
+			b[i] ^= 0x01
+			if _, _, err := readImage(b, testKey); err == nil {
 				t.Fatalf("header byte %d flipped: no error", i)
 			}
 		}
@@ -168,7 +193,8 @@ func TestNewWriterRefuses(t *testing.T) {
 		{"block too small", with(func(h *Header) { h.BlockSize = MinBlockSize - 1 }), testKey},
 		{"block too large", with(func(h *Header) { h.BlockSize = MaxBlockSize + 1 }), testKey},
 		{"salt given", with(func(h *Header) { h.Salt[0] = 1 }), testKey},
-		{"unknown version", with(func(h *Header) { h.Version = 2 }), testKey},
+		{"unknown version", with(func(h *Header) { h.Version = 3 }), testKey},
+		{"version 1 is no longer written", with(func(h *Header) { h.Version = FormatVersion1 }), testKey},
 		{"no key reference", with(func(h *Header) { h.Key = KeyRef{} }), testKey},
 		{"key id and EEDKs", with(func(h *Header) { h.Key.KeyID = "lto" }), testKey},
 		{"bad encoding", with(func(h *Header) { h.Key.EEDKs[1].Encoding = 'X' }), testKey},

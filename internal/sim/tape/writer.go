@@ -15,7 +15,7 @@ type Writer struct {
 	w      io.Writer
 	aead   cipher.AEAD
 	header Header
-	hdr    []byte
+	hdr    []byte // the authenticated header bytes
 	buf    []byte
 	out    []byte
 	index  uint64
@@ -27,14 +27,18 @@ var errClosed = errors.New("tape: writer closed")
 
 // NewWriter writes the header of a new tape image to w and returns a Writer for
 // its data. h.Salt must be zero: the Writer draws a fresh random salt (reusing a
-// salt with the same data key and volser would reuse GCM nonces). Zero Version
-// and BlockSize take FormatVersion and DefaultBlockSize. dataKey must be 32 bytes.
+// salt with the same data key and volser would reuse GCM nonces). A zero
+// Version means FormatVersion, the only version written; a zero BlockSize
+// means DefaultBlockSize. dataKey must be 32 bytes.
 func NewWriter(w io.Writer, h Header, dataKey []byte) (*Writer, error) {
 	if h.Salt != ([SaltSize]byte{}) {
 		return nil, fmt.Errorf("tape: header salt must be zero, the writer draws it: %w", ErrFormat)
 	}
 	if h.Version == 0 {
 		h.Version = FormatVersion
+	}
+	if h.Version != FormatVersion {
+		return nil, fmt.Errorf("tape: version %d is not written (only version %d): %w", h.Version, FormatVersion, ErrFormat)
 	}
 	if h.BlockSize == 0 {
 		h.BlockSize = DefaultBlockSize
@@ -45,7 +49,11 @@ func NewWriter(w io.Writer, h Header, dataKey []byte) (*Writer, error) {
 	if _, err := rand.Read(h.Salt[:]); err != nil {
 		return nil, fmt.Errorf("tape: draw salt: %w", err)
 	}
-	hdr, err := h.marshal()
+	enc, err := h.Encode()
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := h.authenticated()
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +61,7 @@ func NewWriter(w io.Writer, h Header, dataKey []byte) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(hdr); err != nil {
+	if _, err := w.Write(enc); err != nil {
 		return nil, fmt.Errorf("tape: write header: %w", err)
 	}
 	return &Writer{
