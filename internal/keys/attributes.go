@@ -14,6 +14,9 @@ type attrRule struct {
 	multi bool
 	// onCreate: a client may give it in Create/Register/Re-key templates.
 	onCreate bool
+	// onRegister: a client may give it on Register only; on Create the
+	// server sets it.
+	onRegister bool
 	// modify: a client may Add/Modify it later.
 	modify bool
 	// remove: a client may Delete it.
@@ -30,7 +33,7 @@ var attrRules = map[kmip.AttributeName]attrRule{
 	kmip.AttributeNameCryptographicLength:            {onCreate: true},
 	kmip.AttributeNameCryptographicParameters:        {multi: true, onCreate: true, modify: true, remove: true},
 	kmip.AttributeNameCryptographicDomainParameters:  {onCreate: true},
-	kmip.AttributeNameCertificateType:                {},
+	kmip.AttributeNameCertificateType:                {onRegister: true},
 	kmip.AttributeNameCertificateIdentifier:          {},
 	kmip.AttributeNameCertificateSubject:             {},
 	kmip.AttributeNameCertificateIssuer:              {},
@@ -66,9 +69,9 @@ var attrRules = map[kmip.AttributeName]attrRule{
 	kmip.AttributeNameAlternativeName:      {since: 2, multi: true, onCreate: true, modify: true, remove: true},
 	kmip.AttributeNameKeyValuePresent:      {since: 2},
 	kmip.AttributeNameKeyValueLocation:     {since: 2, multi: true, onCreate: true, modify: true, remove: true},
-	kmip.AttributeNameOriginalCreationDate: {since: 2},
+	kmip.AttributeNameOriginalCreationDate: {since: 2, onRegister: true},
 	// KMIP 1.3
-	kmip.AttributeNameRandomNumberGenerator: {since: 3},
+	kmip.AttributeNameRandomNumberGenerator: {since: 3, onRegister: true}, // §3.44: the client may tell the generator of a key it registers
 	// KMIP 1.4
 	kmip.AttributeNamePKCS_12FriendlyName: {since: 4, onCreate: true, modify: true, remove: true},
 	kmip.AttributeNameDescription:         {since: 4, onCreate: true, modify: true, remove: true},
@@ -101,13 +104,25 @@ func KnownInVersion(name kmip.AttributeName, minor int) bool {
 
 // checkClientAttrs validates attributes a client gives at creation.
 func checkClientAttrs(attrs []kmip.Attribute) error {
+	return checkCreationAttrs(attrs, false)
+}
+
+// checkRegisterAttrs validates the attributes a client gives on Register,
+// which may also carry the attributes only a registering client knows.
+func checkRegisterAttrs(attrs []kmip.Attribute) error {
+	return checkCreationAttrs(attrs, true)
+}
+
+// checkCreationAttrs validates attributes a client gives at creation;
+// register allows the onRegister attributes too.
+func checkCreationAttrs(attrs []kmip.Attribute, register bool) error {
 	seen := map[kmip.AttributeName]int{}
 	for _, a := range attrs {
 		r, ok := ruleFor(a.AttributeName)
 		if !ok {
 			return fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)
 		}
-		if !r.onCreate {
+		if !r.onCreate && !(register && r.onRegister) {
 			return fmt.Errorf("%w: attribute %q is set by the server", ErrAttributeReadOnly, a.AttributeName)
 		}
 		seen[a.AttributeName]++

@@ -3,7 +3,6 @@ package keys
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 	"time"
 
@@ -109,7 +108,14 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 	}
 	o.setAttr(kmip.AttributeNameInitialDate, now)
 	o.setAttr(kmip.AttributeNameLastChangeDate, now)
-	o.setAttr(kmip.AttributeNameOriginalCreationDate, now)
+	if _, ok := o.Attr(kmip.AttributeNameOriginalCreationDate); !ok && origin == OriginCreated {
+		// KMIP 1.2 §3.41: the server dates what it generates; a registering
+		// client may date what it brings.
+		o.setAttr(kmip.AttributeNameOriginalCreationDate, now)
+	}
+	if kb := keyBlockOf(value); kb != nil && kb.KeyValue == nil {
+		o.setAttr(kmip.AttributeNameKeyValuePresent, false)
+	}
 	o.setAttr(kmip.AttributeNameLeaseTime, m.lease)
 	o.setAttr(kmip.AttributeNameFresh, true)
 	if origin == OriginCreated {
@@ -152,37 +158,12 @@ func keyBlockOf(v kmip.Object) *kmip.KeyBlock {
 	return nil
 }
 
-// digestOf computes the Digest attribute: SHA-256 over the key material
-// (or certificate, or opaque data) as stored.
-func digestOf(v kmip.Object) (kmip.Digest, bool) {
-	var data []byte
-	format := kmip.KeyFormatType(0)
-	switch k := v.(type) {
-	case *kmip.Certificate:
-		data = k.CertificateValue
-	case *kmip.OpaqueObject:
-		data = k.OpaqueDataValue
-	default:
-		kb := keyBlockOf(v)
-		if kb == nil {
-			return kmip.Digest{}, false
-		}
-		b, err := kb.GetBytes()
-		if err != nil {
-			return kmip.Digest{}, false
-		}
-		data, format = b, kb.KeyFormatType
-	}
-	sum := sha256.Sum256(data)
-	return kmip.Digest{HashingAlgorithm: kmip.HashingAlgorithmSHA_256, DigestValue: sum[:], KeyFormatType: format}, true
-}
-
 // Register stores an object supplied by a client.
 func (m *Manager) Register(ctx context.Context, typ kmip.ObjectType, value kmip.Object, attrs []kmip.Attribute) (*Object, error) {
 	if value == nil || value.ObjectType() != typ {
 		return nil, fmt.Errorf("%w: the object does not match the Object Type", ErrInvalidField)
 	}
-	if err := checkClientAttrs(attrs); err != nil {
+	if err := checkRegisterAttrs(attrs); err != nil {
 		return nil, err
 	}
 	if err := checkRegistered(value); err != nil {
@@ -208,6 +189,7 @@ func (m *Manager) Register(ctx context.Context, typ kmip.ObjectType, value kmip.
 	if c, ok := value.(*kmip.Certificate); ok {
 		o.setAttr(kmip.AttributeNameCertificateType, c.CertificateType)
 		o.setAttr(kmip.AttributeNameCertificateLength, int32(len(c.CertificateValue)))
+		setCertificateAttrs(o, c)
 	}
 	if err := m.insert(ctx, o); err != nil {
 		return nil, err
@@ -235,7 +217,7 @@ func checkRegistered(v kmip.Object) error {
 		if kb == nil {
 			return fmt.Errorf("%w: object type", ErrNotSupported)
 		}
-		if kb.KeyValue == nil {
+		if kb.KeyValue == nil && !metadataOnlyAllowed(kb) {
 			return fmt.Errorf("%w: key block has no key value", ErrInvalidField)
 		}
 	}

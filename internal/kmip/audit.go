@@ -74,7 +74,7 @@ func OperationName(op kmip.Operation) string {
 func opType(op kmip.Operation) audit.Type {
 	switch op {
 	case kmip.OperationCreate, kmip.OperationCreateKeyPair, kmip.OperationRegister, kmip.OperationReKey,
-		kmip.OperationGet, kmip.OperationObtainLease, kmip.OperationGetUsageAllocation,
+		kmip.OperationReKeyKeyPair, kmip.OperationGet, kmip.OperationObtainLease, kmip.OperationGetUsageAllocation,
 		kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve:
 		return audit.TypeKey
@@ -242,6 +242,8 @@ func objectsOf(req, resp kmip.OperationPayload, placeholder string) []string {
 		return []string{p.UniqueIdentifier}
 	case *payloads.RekeyResponsePayload:
 		return []string{p.UniqueIdentifier}
+	case *payloads.RekeyKeyPairResponsePayload:
+		return []string{p.PrivateKeyUniqueIdentifier, p.PublicKeyUniqueIdentifier}
 	case *payloads.GetResponsePayload:
 		return []string{p.UniqueIdentifier}
 	case *payloads.LocateResponsePayload:
@@ -267,7 +269,7 @@ func requestNamesObject(req kmip.OperationPayload) bool {
 	case *payloads.GetRequestPayload, *payloads.GetAttributesRequestPayload, *payloads.GetAttributeListRequestPayload,
 		*payloads.AddAttributeRequestPayload, *payloads.ModifyAttributeRequestPayload, *payloads.DeleteAttributeRequestPayload,
 		*payloads.ActivateRequestPayload, *payloads.RevokeRequestPayload, *payloads.DestroyRequestPayload,
-		*payloads.ArchiveRequestPayload, *payloads.RecoverRequestPayload, *payloads.RekeyRequestPayload,
+		*payloads.ArchiveRequestPayload, *payloads.RecoverRequestPayload, *payloads.RekeyRequestPayload, *payloads.RekeyKeyPairRequestPayload,
 		*payloads.ObtainLeaseRequestPayload, *payloads.GetUsageAllocationRequestPayload, *CheckRequestPayload,
 		*payloads.EncryptRequestPayload, *payloads.DecryptRequestPayload, *payloads.SignRequestPayload,
 		*payloads.SignatureVerifyRequestPayload:
@@ -303,6 +305,8 @@ func requestID(req kmip.OperationPayload) string {
 		return p.UniqueIdentifier
 	case *payloads.RekeyRequestPayload:
 		return p.UniqueIdentifier
+	case *payloads.RekeyKeyPairRequestPayload:
+		return p.PrivateKeyUniqueIdentifier
 	case *payloads.ObtainLeaseRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.GetUsageAllocationRequestPayload:

@@ -42,7 +42,12 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if v, ok := o.Attr(kmip.AttributeNameExtractable); ok && v == false {
 		return nil, kerr(kmip.ResultReasonNotExtractable, "object is not extractable")
 	}
-	value, err := convert(o.Value, req.KeyFormatType)
+	var value kmip.Object
+	if req.KeyFormatType == kmip.KeyFormatTypePKCS_12 {
+		value, err = r.pkcs12Object(ctx, o)
+	} else {
+		value, err = convert(o.Value, req.KeyFormatType)
+	}
 	if err != nil {
 		return nil, err
 	}

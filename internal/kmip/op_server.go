@@ -80,12 +80,12 @@ var opOrder = []kmip.Operation{
 	kmip.OperationObtainLease, kmip.OperationArchive, kmip.OperationRecover, kmip.OperationDiscoverVersions,
 	kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 	kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve, kmip.OperationHash,
-	kmip.OperationRNGSeed, kmip.OperationPoll, kmip.OperationCancel,
+	kmip.OperationRNGSeed, kmip.OperationPoll, kmip.OperationCancel, kmip.OperationReKeyKeyPair,
 }
 
 // opSince is the KMIP 1.x minor version that introduced an operation.
 var opSince = map[kmip.Operation]int32{
-	kmip.OperationDiscoverVersions: 1,
+	kmip.OperationDiscoverVersions: 1, kmip.OperationReKeyKeyPair: 1,
 	// The cryptographic services came with KMIP 1.2.
 	kmip.OperationEncrypt: 2, kmip.OperationDecrypt: 2, kmip.OperationSign: 2, kmip.OperationSignatureVerify: 2,
 	kmip.OperationMAC: 2, kmip.OperationMACVerify: 2, kmip.OperationRNGRetrieve: 2, kmip.OperationHash: 2,

@@ -18,6 +18,7 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationCreateKeyPair:      r.createKeyPair,
 		kmip.OperationRegister:           r.register,
 		kmip.OperationReKey:              r.reKey,
+		kmip.OperationReKeyKeyPair:       r.reKeyKeyPair,
 		kmip.OperationGet:                r.get,
 		kmip.OperationGetAttributes:      r.getAttributes,
 		kmip.OperationGetAttributeList:   r.getAttributeList,
