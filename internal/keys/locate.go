@@ -23,6 +23,9 @@ type LocateQuery struct {
 	Offset          int
 	IncludeArchived bool
 	OnlyArchived    bool
+	// GroupMember is the Object Group Member field (0: none); see
+	// group_member.go.
+	GroupMember kmip.ObjectGroupMember
 }
 
 // Locate returns the ids of matching objects in creation order, after
@@ -33,6 +36,9 @@ func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, tota
 		if _, ok := ruleFor(a.AttributeName); !ok {
 			return nil, 0, fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)
 		}
+	}
+	if err := checkGroupMember(q); err != nil {
+		return nil, 0, err
 	}
 	now := m.now()
 	wantsState := false
@@ -56,7 +62,16 @@ func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, tota
 		}
 		return matches(o, q.Attributes, now)
 	}
+	match = groupMemberMatch(q.GroupMember, match)
+	var picker *defaultPicker
+	if q.GroupMember == kmip.ObjectGroupMemberDefault {
+		picker = &defaultPicker{}
+	}
 	collect := func(id string, o *Object) {
+		if picker != nil {
+			picker.add(o)
+			return
+		}
 		total++
 		if total > q.Offset && (q.MaxItems <= 0 || len(ids) < q.MaxItems) {
 			ids = append(ids, id)
@@ -94,6 +109,9 @@ func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, tota
 	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if picker != nil {
+		ids, total = picker.result()
 	}
 	return ids, total, nil
 }

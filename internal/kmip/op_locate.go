@@ -11,7 +11,8 @@ import (
 
 func (r *Router) locate(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.LocateRequestPayload)
-	q := keys.LocateQuery{Attributes: req.Attribute, MaxItems: int(req.MaximumItems), Offset: int(req.OffsetItems)}
+	q := keys.LocateQuery{Attributes: req.Attribute, MaxItems: int(req.MaximumItems), Offset: int(req.OffsetItems),
+		GroupMember: req.ObjectGroupMember}
 	if req.MaximumItems < 0 || req.OffsetItems < 0 {
 		return nil, kerr(kmip.ResultReasonInvalidField, "maximum and offset items must not be negative")
 	}
