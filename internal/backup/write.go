@@ -71,7 +71,7 @@ func Write(ctx context.Context, w io.Writer, src Source, passphrase []byte, opts
 	}
 
 	// 1. The store: one read transaction gives the file and its keyring.
-	tmp, err := os.CreateTemp(src.DataDir, ".backup-*.db")
+	tmp, err := os.CreateTemp(src.DataDir, tempPattern)
 	if err != nil {
 		return nil, fmt.Errorf("backup: temporary store copy: %w", err)
 	}

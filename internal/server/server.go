@@ -259,6 +259,13 @@ func New(cfg Config) (*Server, error) {
 	if s.ledger, err = backup.OpenLedger(s.store, b); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	// The store is open and locked: no backup of this data directory runs,
+	// so a temporary copy left here was left by a crash.
+	if removed, err := backup.RemoveStale(cfg.DataDir); err != nil {
+		logger.Warn("stale backup copies not removed", "err", err)
+	} else if len(removed) > 0 {
+		logger.Warn("removed temporary store copies left by an interrupted backup", "files", removed)
+	}
 	cfg = s.cfg
 	s.usage, err = usage.New(context.Background(), st, b, logger)
 	if err != nil {
