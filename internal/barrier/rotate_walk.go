@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/keywarden/keywarden/internal/store"
 )
@@ -168,7 +169,15 @@ func (w *walker) batch(ctx context.Context, bucket string, start []byte) ([]byte
 				return nil, false, err
 			}
 			limit = max(1, limit/2)
-			continue // a record changed meanwhile: read the batch again
+			// A record changed meanwhile: read the batch again, after a
+			// growing pause so that a hot writer cannot keep the rotation
+			// in lockstep with its own writes.
+			select {
+			case <-ctx.Done():
+				return nil, false, fmt.Errorf("barrier: rotation: %w", ctx.Err())
+			case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+			}
+			continue
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("barrier: rotation: write bucket %q: %w", bucket, err)
