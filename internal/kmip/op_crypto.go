@@ -182,6 +182,20 @@ func hashOf(h kmip.HashingAlgorithm, allowSHA1 bool) (crypto.Hash, error) {
 	return 0, errAlgorithm
 }
 
+// singlePartKey is the common start of the single-part cryptographic
+// operations: it refuses a multi-part request, resolves the identifier (or
+// the ID placeholder) and returns the key, checked for use.
+func (r *Router) singlePartKey(ctx context.Context, b *batch, correlation []byte, init *bool, uid string, use cryptoUse) (*keys.Object, error) {
+	if err := multiPart(correlation, init); err != nil {
+		return nil, err
+	}
+	id, err := b.id(uid)
+	if err != nil {
+		return nil, err
+	}
+	return r.cryptoKey(ctx, b, id, use)
+}
+
 // multiPart refuses the streaming form of an operation: a Correlation
 // Value or an Init Indicator. A lone Final Indicator is a single part.
 func multiPart(correlation []byte, init *bool) error {

@@ -35,14 +35,7 @@ var (
 
 func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.EncryptRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useEncrypt)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useEncrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -88,14 +81,7 @@ func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload)
 
 func (r *Router) decrypt(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.DecryptRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useDecrypt)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useDecrypt)
 	if err != nil {
 		return nil, err
 	}

@@ -70,14 +70,7 @@ func (*MACVerifyResponsePayload) Operation() kmip.Operation { return kmip.Operat
 
 func (r *Router) mac(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*MACRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useMAC)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useMAC)
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +83,7 @@ func (r *Router) mac(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 
 func (r *Router) macVerify(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*MACVerifyRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useMACVerify)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useMACVerify)
 	if err != nil {
 		return nil, err
 	}

@@ -90,14 +90,7 @@ func (s sigScheme) digest(data, digested []byte) ([]byte, error) {
 
 func (r *Router) sign(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.SignRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useSign)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useSign)
 	if err != nil {
 		return nil, err
 	}
@@ -145,14 +138,7 @@ func (r *Router) sign(ctx context.Context, b *batch, p kmip.OperationPayload) (k
 
 func (r *Router) signatureVerify(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.SignatureVerifyRequestPayload)
-	if err := multiPart(req.CorrelationValue, req.InitIndicator); err != nil {
-		return nil, err
-	}
-	id, err := b.id(req.UniqueIdentifier)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.cryptoKey(ctx, b, id, useVerify)
+	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useVerify)
 	if err != nil {
 		return nil, err
 	}
