@@ -78,6 +78,8 @@ func opType(op kmip.Operation) audit.Type {
 		kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve:
 		return audit.TypeKey
+	case kmip.OperationCertify, kmip.OperationReCertify:
+		return audit.TypeKey
 	case kmip.OperationActivate, kmip.OperationRevoke, kmip.OperationDestroy, kmip.OperationArchive,
 		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute:
 		return audit.TypeLifecycle
@@ -246,6 +248,10 @@ func objectsOf(req, resp kmip.OperationPayload, placeholder string) []string {
 		return []string{p.PrivateKeyUniqueIdentifier, p.PublicKeyUniqueIdentifier}
 	case *payloads.GetResponsePayload:
 		return []string{p.UniqueIdentifier}
+	case *CertifyResponsePayload:
+		return []string{p.UniqueIdentifier}
+	case *ReCertifyResponsePayload:
+		return []string{p.UniqueIdentifier}
 	case *payloads.LocateResponsePayload:
 		ids := p.UniqueIdentifier
 		if len(ids) > maxAuditObjects {
@@ -273,6 +279,8 @@ func requestNamesObject(req kmip.OperationPayload) bool {
 		*payloads.ObtainLeaseRequestPayload, *payloads.GetUsageAllocationRequestPayload, *CheckRequestPayload,
 		*payloads.EncryptRequestPayload, *payloads.DecryptRequestPayload, *payloads.SignRequestPayload,
 		*payloads.SignatureVerifyRequestPayload:
+		return true
+	case *CertifyRequestPayload, *ReCertifyRequestPayload:
 		return true
 	}
 	return false
@@ -320,6 +328,10 @@ func requestID(req kmip.OperationPayload) string {
 	case *payloads.SignRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.SignatureVerifyRequestPayload:
+		return p.UniqueIdentifier
+	case *CertifyRequestPayload:
+		return p.UniqueIdentifier
+	case *ReCertifyRequestPayload:
 		return p.UniqueIdentifier
 	}
 	return ""

@@ -19,6 +19,8 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationRegister:           r.register,
 		kmip.OperationReKey:              r.reKey,
 		kmip.OperationReKeyKeyPair:       r.reKeyKeyPair,
+		kmip.OperationCertify:            r.certify,
+		kmip.OperationReCertify:          r.reCertify,
 		kmip.OperationGet:                r.get,
 		kmip.OperationGetAttributes:      r.getAttributes,
 		kmip.OperationGetAttributeList:   r.getAttributeList,

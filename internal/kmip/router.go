@@ -41,6 +41,7 @@ type Router struct {
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
+	certs    CertIssuer   // nil: Certify and Re-certify refused (op_certify.go)
 }
 
 // NewRouter returns the KMIP router over a Manager.

@@ -3,6 +3,8 @@ package pki
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -15,9 +17,16 @@ import (
 	"github.com/keywarden/keywarden/internal/barrier"
 )
 
+// oidSubjectAltName is the X.509 subject alternative name extension.
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
 // certifyValidity is the validity of a certificate issued for a client's
 // public key when the request names no end date.
 const certifyValidity = 365 * 24 * time.Hour
+
+// ErrRefused wraps the reasons IssueCertificate refuses a request (as
+// opposed to failing to reach the CA).
+var ErrRefused = errors.New("pki: certify: request refused")
 
 // CertRequest describes a certificate the CA issues for a client's public
 // key (KMIP Certify and Re-certify).
@@ -33,6 +42,9 @@ type CertRequest struct {
 	EmailAddresses []string
 	IPAddresses    []net.IP
 	URIs           []*url.URL
+	// RawSubjectAltName is the DER value of a subject alternative name
+	// extension, used as-is instead of the names above when set.
+	RawSubjectAltName []byte
 	// KeyUsage of the certificate; 0 leaves the extension out.
 	KeyUsage x509.KeyUsage
 	// NotBefore and NotAfter bound the validity. A zero NotBefore is now
@@ -90,7 +102,12 @@ func (s *CertIssuer) Issue(req CertRequest) ([]byte, error) {
 // that may not sign certificates.
 func IssueCertificate(ca *x509.Certificate, caKey *ecdsa.PrivateKey, req CertRequest, now time.Time) ([]byte, error) {
 	if req.PublicKey == nil {
-		return nil, errors.New("pki: certify: no public key")
+		return nil, fmt.Errorf("%w: no public key", ErrRefused)
+	}
+	switch req.PublicKey.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+	default:
+		return nil, fmt.Errorf("%w: public key type %T not supported", ErrRefused, req.PublicKey)
 	}
 	if err := checkSubject(req.RawSubject); err != nil {
 		return nil, err
@@ -107,10 +124,10 @@ func IssueCertificate(ca *x509.Certificate, caKey *ecdsa.PrivateKey, req CertReq
 		notAfter = notBefore.Add(certifyValidity)
 	}
 	if !notAfter.After(notBefore) {
-		return nil, fmt.Errorf("pki: certify: validity ends (%s) before it starts (%s)", notAfter.UTC(), notBefore.UTC())
+		return nil, fmt.Errorf("%w: validity ends (%s) before it starts (%s)", ErrRefused, notAfter.UTC(), notBefore.UTC())
 	}
 	if notAfter.After(ca.NotAfter) {
-		return nil, fmt.Errorf("pki: certify: validity ends after the CA's (%s)", ca.NotAfter.UTC())
+		return nil, fmt.Errorf("%w: validity ends after the CA's (%s)", ErrRefused, ca.NotAfter.UTC())
 	}
 	serial, err := newSerial()
 	if err != nil {
@@ -128,6 +145,9 @@ func IssueCertificate(ca *x509.Certificate, caKey *ecdsa.PrivateKey, req CertReq
 		IPAddresses:           req.IPAddresses,
 		URIs:                  req.URIs,
 	}
+	if len(req.RawSubjectAltName) > 0 {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidSubjectAltName, Value: req.RawSubjectAltName}}
+	}
 	cert, err := sign(tmpl, ca, req.PublicKey, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("pki: certify: %w", err)
@@ -141,13 +161,13 @@ func checkSubject(der []byte) error {
 	rest, err := asn1.Unmarshal(der, &rdn)
 	switch {
 	case len(der) == 0:
-		return errors.New("pki: certify: no subject name")
+		return fmt.Errorf("%w: no subject name", ErrRefused)
 	case err != nil:
-		return fmt.Errorf("pki: certify: subject name: %w", err)
+		return fmt.Errorf("%w: subject name: %w", ErrRefused, err)
 	case len(rest) > 0:
-		return errors.New("pki: certify: subject name: trailing data")
+		return fmt.Errorf("%w: subject name: trailing data", ErrRefused)
 	case len(rdn) == 0:
-		return errors.New("pki: certify: empty subject name")
+		return fmt.Errorf("%w: empty subject name", ErrRefused)
 	}
 	return nil
 }

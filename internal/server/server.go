@@ -310,7 +310,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
 	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics), kmip.WithUsage(s.usage),
-		kmip.WithAudit(cfg.Audit, cfg.Node), kmip.WithServeGate(s.serveGate()))
+		kmip.WithAudit(cfg.Audit, cfg.Node), kmip.WithServeGate(s.serveGate()),
+		kmip.WithCertIssuer(pki.NewCertIssuer(cfg.DataDir, mk)))
 	return s, nil
 }
 
