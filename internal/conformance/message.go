@@ -35,11 +35,13 @@ func (c *comparer) compareMessage(req, exp, act *Node, prov *Provenance) {
 		sc.genObject = refersToGenerated(sc.reqPayload, prov) ||
 			refersToGenerated(aItems[i].Child(kmip.TagResponsePayload), prov)
 		sc.publicKey = refersToPublic(sc.reqPayload, prov)
+		sc.issued = issuedFor(sc.reqPayload, prov)
 		path := segment(eItems[i], i, len(eItems))
 		c.compareChildren(path, eItems[i].Children, aItems[i].Children,
 			payloadRule{skip: map[int]bool{kmip.TagResultMessage: true}}, sc)
 		markGenerated(sc.op, aItems[i], prov)
 		markPublic(sc.op, sc.reqPayload, aItems[i], prov)
+		markIssued(sc.op, sc.reqPayload, aItems[i], prov)
 	}
 }
 

@@ -30,10 +30,22 @@ var generatingOps = map[uint32]bool{
 	uint32(kmip.OperationReKey):          true,
 	uint32(kmip.OperationReKeyKeyPair):   true,
 	uint32(kmip.OperationDeriveKey):      true,
-	uint32(kmip.OperationCertify):        true,
-	uint32(kmip.OperationReCertify):      true,
 	uint32(kmip.OperationCreateSplitKey): true,
 	uint32(kmip.OperationJoinSplitKey):   true,
+}
+
+// certDerivedTags are the attributes a server derives from a certificate
+// it issued itself (Certify, Re-certify): their values are its CA's. The
+// certificate itself must parse and certify the public key the request
+// named (certify.go); its other attributes are checked exactly.
+var certDerivedTags = map[int]bool{
+	kmip.TagCertificateIdentifier:      true,
+	kmip.TagCertificateIssuer:          true,
+	kmip.TagX_509CertificateIdentifier: true,
+	kmip.TagX_509CertificateIssuer:     true,
+	kmip.TagDigitalSignatureAlgorithm:  true,
+	kmip.TagCertificateLength:          true,
+	kmip.TagDigest:                     true,
 }
 
 // keyedOutputOps produce output computed with a key: when the key was
