@@ -106,6 +106,8 @@ func requestPayload(p ttlv.Struct, st *itemState) (ttlv.Struct, error) {
 			TagPrivateKeyAttributes: kmip.TagPrivateKeyTemplateAttribute,
 			TagPublicKeyAttributes:  kmip.TagPublicKeyTemplateAttribute,
 		}, TagCommonProtectionStorageMasks, TagPrivateProtectionStorageMasks, TagPublicProtectionStorageMasks)
+	case kmip.OperationCertify, kmip.OperationReCertify:
+		return certifyRequest(p)
 	case kmip.OperationLocate:
 		out := make(ttlv.Struct, 0, len(p))
 		for _, v := range p {
