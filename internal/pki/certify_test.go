@@ -9,6 +9,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,10 @@ func TestCertIssuerIssue(t *testing.T) {
 	}
 	subject := mustSubject(t, pkix.Name{Country: []string{"US"}, Organization: []string{"ACME"},
 		OrganizationalUnit: []string{"KMIP"}, CommonName: "Client"})
+	rawSAN, err := asn1.Marshal([]asn1.RawValue{{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte("raw.example")}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	issuer := NewCertIssuer(dir, mk)
 	got, err := issuer.CACertificate()
 	if err != nil || !got.Equal(ca) {
@@ -72,6 +78,7 @@ func TestCertIssuerIssue(t *testing.T) {
 			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement, DNSNames: []string{"client.example"}},
 			usage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement},
 		{name: "no key usage", req: CertRequest{PublicKey: &rsaKey.PublicKey, RawSubject: subject}},
+		{name: "raw subject alternative name", req: CertRequest{PublicKey: &ecKey.PublicKey, RawSubject: subject, RawSubjectAltName: rawSAN}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +114,9 @@ func TestCertIssuerIssue(t *testing.T) {
 			}
 			if len(tt.req.DNSNames) > 0 && (len(cert.DNSNames) != 1 || cert.DNSNames[0] != tt.req.DNSNames[0]) {
 				t.Fatalf("DNS names %v, want %v", cert.DNSNames, tt.req.DNSNames)
+			}
+			if tt.req.RawSubjectAltName != nil && (len(cert.DNSNames) != 1 || cert.DNSNames[0] != "raw.example") {
+				t.Fatalf("DNS names %v, want the raw extension's raw.example", cert.DNSNames)
 			}
 		})
 	}
@@ -164,8 +174,11 @@ func TestIssueCertificateValidityAndRefusals(t *testing.T) {
 		ca      *x509.Certificate
 		req     CertRequest
 		wantErr string
+		// server: a fault of the server's CA, not of the request.
+		server bool
 	}{
 		{name: "no public key", ca: ca, req: CertRequest{RawSubject: subject}, wantErr: "no public key"},
+		{name: "unsupported key type", ca: ca, req: CertRequest{PublicKey: "not a key", RawSubject: subject}, wantErr: "not supported"},
 		{name: "no subject", ca: ca, req: CertRequest{PublicKey: &key.PublicKey}, wantErr: "no subject"},
 		{name: "malformed subject", ca: ca, req: CertRequest{PublicKey: &key.PublicKey, RawSubject: []byte{0x30, 0x05, 1}}, wantErr: "subject name"},
 		{name: "ends before it starts", ca: ca, req: CertRequest{PublicKey: &key.PublicKey, RawSubject: subject, NotBefore: end, NotAfter: start},
@@ -173,13 +186,16 @@ func TestIssueCertificateValidityAndRefusals(t *testing.T) {
 		{name: "outlives the CA", ca: ca, req: CertRequest{PublicKey: &key.PublicKey, RawSubject: subject, NotAfter: ca.NotAfter.Add(time.Hour)},
 			wantErr: "after the CA's"},
 		{name: "issuer is not a CA", ca: leaf, req: CertRequest{PublicKey: &key.PublicKey, RawSubject: subject},
-			wantErr: "not a certificate authority"},
+			wantErr: "not a certificate authority", server: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := IssueCertificate(tt.ca, caKey, tt.req, now)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			if errors.Is(err, ErrRefused) == tt.server {
+				t.Fatalf("errors.Is(%v, ErrRefused) = %v, want %v", err, !tt.server, !tt.server)
 			}
 		})
 	}
