@@ -177,9 +177,12 @@ func (r *Router) reCertify(ctx context.Context, b *batch, p kmip.OperationPayloa
 	if err != nil {
 		return nil, err
 	}
+	if old.Type != kmip.ObjectTypeCertificate {
+		return nil, errNotCert
+	}
 	oldCert, ok := old.Value.(*kmip.Certificate)
 	if !ok {
-		return nil, errNotCert
+		return nil, fmt.Errorf("%w: the certificate has no value (destroyed)", keys.ErrWrongState)
 	}
 	prev, _ := x509.ParseCertificate(oldCert.CertificateValue) // nil when not X.509
 	pub, mask, usage, err := r.recertifiedKey(ctx, old, prev)
@@ -288,10 +291,12 @@ func (r *Router) publicKeyFor(ctx context.Context, id string) (*keys.Object, err
 	if err != nil {
 		return nil, err
 	}
-	switch o.Type {
-	case kmip.ObjectTypePublicKey:
+	switch {
+	case o.Value == nil:
+		return nil, fmt.Errorf("%w: the key has no material (destroyed)", keys.ErrWrongState)
+	case o.Type == kmip.ObjectTypePublicKey:
 		return o, nil
-	case kmip.ObjectTypePrivateKey:
+	case o.Type == kmip.ObjectTypePrivateKey:
 		if pubID, ok := linkTarget(o, kmip.LinkTypePublicKeyLink); ok {
 			return r.publicKeyFor(ctx, pubID)
 		}

@@ -1,6 +1,7 @@
 package kmip
 
 import (
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"slices"
 	"testing"
@@ -89,6 +90,26 @@ func TestCertifyRefusals(t *testing.T) {
 			fails(t, r, tt.req, tt.want)
 		})
 	}
+	t.Run("destroyed key and certificate", func(t *testing.T) {
+		k := certECKey(t)
+		spki, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		goneKey := register(t, r, kmip.ObjectTypePublicKey, &kmip.PublicKey{KeyBlock: kmip.KeyBlock{KeyFormatType: kmip.KeyFormatTypeX_509,
+			CryptographicAlgorithm: kmip.CryptographicAlgorithmECDSA, CryptographicLength: 256,
+			KeyValue: &kmip.KeyValue{Plain: &kmip.PlainKeyValue{KeyMaterial: kmip.KeyMaterial{Bytes: &spki}}}}},
+			keyOpts{mask: kmip.CryptographicUsageVerify, inactive: true})
+		goneCert := ok[*CertifyResponsePayload](t, r, &CertifyRequestPayload{UniqueIdentifier: goneKey,
+			CertificateRequestType: pkcs10, CertificateRequest: certCSR(t, k, pkix.Name{CommonName: "gone"})}).UniqueIdentifier
+		for _, id := range []string{goneKey, goneCert} {
+			ok[*payloads.DestroyResponsePayload](t, r, &payloads.DestroyRequestPayload{UniqueIdentifier: id})
+		}
+		fails(t, r, &CertifyRequestPayload{UniqueIdentifier: goneKey, TemplateAttribute: template(kmip.Attribute{
+			AttributeName: kmip.AttributeNameCertificateSubject, AttributeValue: kmip.CertificateSubject{CertificateSubjectDistinguishedName: "CN=gone"}})},
+			kmip.ResultReasonPermissionDenied)
+		fails(t, r, &ReCertifyRequestPayload{UniqueIdentifier: goneCert}, kmip.ResultReasonPermissionDenied)
+	})
 	t.Run("this server's CA as issuer", func(t *testing.T) {
 		ok[*CertifyResponsePayload](t, r, &CertifyRequestPayload{UniqueIdentifier: pubID, CertificateRequestType: pkcs10, CertificateRequest: csr,
 			TemplateAttribute: template(kmip.Attribute{AttributeName: kmip.AttributeNameCertificateIssuer,
