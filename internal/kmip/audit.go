@@ -315,6 +315,10 @@ func requestID(req kmip.OperationPayload) string {
 		return p.UniqueIdentifier
 	case *payloads.RekeyKeyPairRequestPayload:
 		return p.PrivateKeyUniqueIdentifier
+	case *CertifyRequestPayload:
+		return p.UniqueIdentifier
+	case *ReCertifyRequestPayload:
+		return p.UniqueIdentifier
 	case *payloads.ObtainLeaseRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.GetUsageAllocationRequestPayload:
@@ -328,10 +332,6 @@ func requestID(req kmip.OperationPayload) string {
 	case *payloads.SignRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.SignatureVerifyRequestPayload:
-		return p.UniqueIdentifier
-	case *CertifyRequestPayload:
-		return p.UniqueIdentifier
-	case *ReCertifyRequestPayload:
 		return p.UniqueIdentifier
 	}
 	return ""

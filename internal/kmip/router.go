@@ -36,12 +36,12 @@ type Router struct {
 	resolver Resolver
 	metrics  Metrics
 	usage    UsageRecorder
+	certs    CertIssuer // nil: Certify and Re-certify refused (op_certify.go)
 	cache    principals
 	audit    audit.Recorder // nil: no events
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
-	certs    CertIssuer   // nil: Certify and Re-certify refused (op_certify.go)
 }
 
 // NewRouter returns the KMIP router over a Manager.
