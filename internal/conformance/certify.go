@@ -61,13 +61,14 @@ func (p *Provenance) registeredKey(id string) crypto.PublicKey {
 	return p.issued.registered[id]
 }
 
-// issuedFor returns the key a request's object must certify, when the
-// request names a certificate the server issued.
-func issuedFor(req *Node, prov *Provenance) crypto.PublicKey {
-	if req == nil {
-		return nil
-	}
+// issuedFor returns the key an exchange's object must certify, when it is
+// a certificate the server issued: the one the request names or, for a
+// request that relies on the ID placeholder, the one the response names.
+func issuedFor(req, resp *Node, prov *Provenance) crypto.PublicKey {
 	id, ok := req.Child(kmip.TagUniqueIdentifier).stringValue()
+	if !ok {
+		id, ok = resp.Child(kmip.TagUniqueIdentifier).stringValue()
+	}
 	if !ok {
 		return nil
 	}

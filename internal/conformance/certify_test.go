@@ -154,4 +154,12 @@ func TestIssuedKeyUnknown(t *testing.T) {
 	if got := prov.issuedKey("cert-1"); got == nil || !key.PublicKey.Equal(got) {
 		t.Fatal("the certificate of a registered key must certify that key")
 	}
+	// A Get by ID placeholder names the certificate in its response only.
+	get := &Node{Tag: kmip.TagRequestPayload}
+	if got := issuedFor(get, bi.Child(kmip.TagResponsePayload), prov); got == nil || !key.PublicKey.Equal(got) {
+		t.Fatal("a Get by ID placeholder of an issued certificate is not recognised")
+	}
+	if issuedFor(get, nil, prov) != nil {
+		t.Fatal("an exchange naming no object was taken for an issued certificate")
+	}
 }

@@ -35,7 +35,7 @@ func (c *comparer) compareMessage(req, exp, act *Node, prov *Provenance) {
 		sc.genObject = refersToGenerated(sc.reqPayload, prov) ||
 			refersToGenerated(aItems[i].Child(kmip.TagResponsePayload), prov)
 		sc.publicKey = refersToPublic(sc.reqPayload, prov)
-		sc.issued = issuedFor(sc.reqPayload, prov)
+		sc.issued = issuedFor(sc.reqPayload, aItems[i].Child(kmip.TagResponsePayload), prov)
 		path := segment(eItems[i], i, len(eItems))
 		c.compareChildren(path, eItems[i].Children, aItems[i].Children,
 			payloadRule{skip: map[int]bool{kmip.TagResultMessage: true}}, sc)
