@@ -106,7 +106,8 @@ func capabilities() kmip.CapabilityInformation {
 		BatchUndoCapability:     &no,
 		BatchContinueCapability: &yes,
 		// A wrapped key block given to Register is unwrapped by the server
-		// and kept in the clear under the barrier (op_wrap.go).
+		// and stored unwrapped, sealed by the barrier like every value
+		// (op_wrap.go).
 		UnwrapMode: kmip.UnwrapModeProcessed,
 		// Destroy deletes the key material and keeps the object's
 		// attributes (keys.Manager.Destroy).
