@@ -65,6 +65,8 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 			// value as the Random Number Generator attribute of generated
 			// objects.
 			resp.RNGParameters = []kmip.RNGParameters{{RNGAlgorithm: kmip.RNGAlgorithmUnspecified}}
+		default:
+			queryMore(b, f, resp)
 		}
 	}
 	return resp, nil
