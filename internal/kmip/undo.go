@@ -62,16 +62,17 @@ var undoOps = map[kmip.Operation]bool{
 
 // Audit reasons of undo events.
 const (
-	reasonUndone    = "undone: a later item of the batch failed"
-	reasonNotUndone = "not undone: an object changed meanwhile; the item stands"
+	reasonUndone     = "undone: a later item of the batch failed"
+	reasonNotUndone  = "not undone: an object changed meanwhile; the item stands"
+	reasonUndoFailed = "not undone: the undo failed; the item stands"
 )
 
 // runUndo runs the items of an Undo batch (see above) into resp.
 func (r *Router) runUndo(ctx context.Context, b *batch, msg *kmip.RequestMessage, resp *kmip.ResponseMessage, start time.Time) *kmip.ResponseMessage {
+	// An unsupported operation is no obstacle: its item fails (Operation
+	// Not Supported) without changing anything.
 	for _, it := range msg.BatchItem {
 		if _, supported := r.ops[it.Operation]; supported && !undoOps[it.Operation] {
-			// An unsupported operation is no obstacle: its item fails
-			// (Operation Not Supported) without changing anything.
 			e := kerr(kmip.ResultReasonFeatureNotSupported, fmt.Sprintf("batch error continuation option Undo: %s cannot be undone", OperationName(it.Operation)))
 			r.log.Info("kmip: undo batch refused", "conn", b.peer.ConnID, "op", OperationName(it.Operation))
 			for _, it := range msg.BatchItem {
@@ -112,18 +113,19 @@ func (r *Router) undo(ctx context.Context, b *batch, items []kmip.RequestBatchIt
 	journals []*keys.Journal, placeholders []string) {
 	start := time.Now()
 	k := len(items) - 1
-	err := r.m.Undo(ctx, journals...)
+	// The undo runs even when the client has gone or the server drains.
+	err := r.m.Undo(context.WithoutCancel(ctx), journals...)
 	reason, outcome := reasonUndone, audit.Undone
 	if err != nil {
 		r.log.Error("kmip: batch not undone", "conn", b.peer.ConnID, "failed_item", k, "err", err)
 		note := "the earlier items were not undone: an object changed meanwhile"
+		reason, outcome = reasonNotUndone, audit.Failure
 		if !errors.Is(err, keys.ErrUndoConflict) {
-			note = "the earlier items could not be undone"
+			note, reason = "the earlier items could not be undone", reasonUndoFailed
 		}
 		if k > 0 {
 			answers[k].ResultMessage += "; " + note
 		}
-		reason, outcome = reasonNotUndone, audit.Failure
 	} else if k > 0 {
 		r.log.Info("kmip: batch undone", "conn", b.peer.ConnID, "failed_item", k, "failed_op", ttlv.EnumStr(items[k].Operation), "undone_items", k)
 	}

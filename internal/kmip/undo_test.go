@@ -378,3 +378,44 @@ func TestUndoBatchThatSucceedsStands(t *testing.T) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
 }
+
+// failingRecorder refuses its at-th event and records the others.
+type failingRecorder struct {
+	mu     sync.Mutex
+	n, at  int
+	events []audit.Event
+}
+
+func (f *failingRecorder) Record(_ context.Context, e audit.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	if f.n == f.at {
+		return audit.ErrUnavailable
+	}
+	f.events = append(f.events, e)
+	return nil
+}
+
+func TestUndoWhenAnItemCannotBeAudited(t *testing.T) {
+	e := newUndoEnv(t)
+	rec := &failingRecorder{at: 2}
+	WithAudit(rec, "node-1")(e.r)
+	// Activate runs, but its event is refused: the item is answered a
+	// failure (fail closed), and its own write is undone with the Create.
+	resp := e.undoBatch(t, aesCreate("unaudited"), &payloads.ActivateRequestPayload{}, &payloads.GetRequestPayload{})
+	U, F := kmip.ResultStatusOperationUndone, kmip.ResultStatusOperationFailed
+	if got, want := statuses(resp), []kmip.ResultStatus{U, F}; !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if msg := resp.BatchItem[1].ResultMessage; msg != errAuditUnavailable.Message {
+		t.Fatalf("failed item message %q", msg)
+	}
+	id := resp.BatchItem[0].ResponsePayload.(*payloads.CreateResponsePayload).UniqueIdentifier
+	if s := e.state(t, id); s.found || len(s.index) != 0 {
+		t.Fatalf("after undo: found %v, %d index entries", s.found, len(s.index))
+	}
+	if n := len(rec.events); n != 2 || rec.events[1].Outcome != audit.Undone || rec.events[1].Operation != "Create" {
+		t.Fatalf("recorded %+v, want the Create and its undo", rec.events)
+	}
+}
