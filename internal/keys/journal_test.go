@@ -15,9 +15,8 @@ import (
 	"github.com/keywarden/keywarden/internal/store"
 )
 
-// snapshot is every record and index entry of the store, sealed as stored,
-// minus the object records themselves (re-sealed by an undo, so their
-// bytes change) which are compared opened.
+// snapshot is every object of the store, opened (an undo seals restored
+// records again, so their sealed bytes change), and every index entry.
 type snapshot struct {
 	objects map[string]*Object
 	index   map[string]bool
