@@ -187,7 +187,7 @@ func negotiate(v kmip.ProtocolVersion) kmip.ProtocolVersion {
 }
 
 // run executes the batch items in order, honouring the Batch Error
-// Continuation Option (Stop by default; Undo is refused).
+// Continuation Option (Stop by default; Undo: undo.go).
 //
 // Every answered item is audited (see WithAudit); items a stopped batch
 // leaves unanswered are not.
@@ -231,12 +231,7 @@ func (r *Router) runAs(ctx context.Context, peer Peer, msg *kmip.RequestMessage,
 	}
 	cont := msg.Header.BatchErrorContinuationOption
 	if cont == kmip.BatchErrorContinuationOptionUndo {
-		e := kerr(kmip.ResultReasonFeatureNotSupported, "batch error continuation option Undo is not supported")
-		for _, it := range msg.BatchItem {
-			resp.BatchItem = append(resp.BatchItem, r.audited(ctx, b, it, failed(it, e), e, opType(it.Operation), "", start))
-		}
-		resp.Header.BatchCount = int32(len(resp.BatchItem))
-		return resp
+		return r.runUndo(ctx, b, msg, resp, start) // undo.go
 	}
 	for i, it := range msg.BatchItem {
 		itemStart := start
