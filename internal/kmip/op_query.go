@@ -101,9 +101,10 @@ func capabilities() kmip.CapabilityInformation {
 		AsynchronousCapability: &yes,
 		// No Attestation Type is accepted.
 		AttestationCapability: &no,
-		// Batch Error Continuation Option Undo is refused (router.go);
-		// Continue runs every item whatever the others answer.
-		BatchUndoCapability:     &no,
+		// Batch Error Continuation Option Undo reverses the earlier items
+		// of a failed batch (undo.go); Continue runs every item whatever
+		// the others answer.
+		BatchUndoCapability:     &yes,
 		BatchContinueCapability: &yes,
 		// A wrapped key block given to Register is unwrapped by the server
 		// and stored unwrapped, sealed by the barrier like every value
