@@ -30,6 +30,7 @@ func (r *Router) wrapV2() {
 		r.ops[kmip.OperationGetAttributeList] = r.withDerived(f)
 	}
 	r.v2Checks()
+	r.refuseUntranslated()
 }
 
 // withDerived wraps Get Attributes or Get Attribute List.

@@ -68,7 +68,8 @@ func responsePayload(p ttlv.Struct, st itemState) ttlv.Struct {
 			}
 		}
 		return out
-	case kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, OperationSetAttribute:
+	case kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, OperationSetAttribute,
+		OperationAdjustAttribute:
 		// 2.x answers the Unique Identifier only.
 		return keep(p, kmip.TagUniqueIdentifier)
 	}
