@@ -30,6 +30,9 @@ type v2State struct {
 	reasons []kmip.ResultReason
 	// t is the request's translation (Current Attributes, by item).
 	t *kmip2.Translation
+	// outputs are the Data outputs later items of the batch take, by
+	// operation (v2chain.go).
+	outputs map[kmip.Operation][]byte
 }
 
 // current returns the Current Attribute of the item being run.
@@ -107,6 +110,7 @@ func (r *Router) handleV2(ctx context.Context, peer Peer, req []byte, v kmip.Pro
 	}
 	markUntranslated(msg, t)
 	st := &v2State{version: v, t: t}
+	defer st.wipe()
 	out := r.runAs(ctx, peer, msg, start, st)
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("kmip: 2.x request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))

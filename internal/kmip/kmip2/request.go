@@ -31,6 +31,10 @@ type itemState struct {
 	// failed is why the item could not be translated; the 1.4 message
 	// carries it as a placeholder (see placeholder).
 	failed error
+	// ephemeral: the item's Data output stays in the server; dataFrom:
+	// the operation whose earlier output is the item's Data (chain.go).
+	ephemeral bool
+	dataFrom  kmip.Operation
 }
 
 // Failed returns the operation of the i-th batch item and why it could not
@@ -107,15 +111,22 @@ func Request(msg []byte) ([]byte, *Translation, error) {
 			e, _ := op.Value.(ttlv.Enum)
 			st.op = kmip.Operation(e)
 		}
-		if p := child(item, kmip.TagRequestPayload); p != nil {
-			s, err := requestPayload(structOf(p), &st)
-			if err != nil {
-				// This item fails alone; the others are translated.
-				st.failed = err
-				placeholder(item)
-			} else {
+		item, eph, err := ephemeral(item)
+		root[i].Value, st.ephemeral = item, eph
+		if p := child(item, kmip.TagRequestPayload); p != nil && err == nil {
+			var s ttlv.Struct
+			s, err = dataReference(structOf(p), &st)
+			if err == nil {
+				s, err = requestPayload(s, &st)
+			}
+			if err == nil {
 				p.Value = s
 			}
+		}
+		if err != nil {
+			// This item fails alone; the others are translated.
+			st.failed = err
+			placeholder(item)
 		}
 		t.items = append(t.items, st)
 	}

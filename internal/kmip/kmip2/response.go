@@ -45,6 +45,11 @@ func Response(msg []byte, t *Translation, v kmip.ProtocolVersion, reasons []kmip
 		if p == nil {
 			continue
 		}
+		if st.ephemeral {
+			// Its output stays in the server (chain.go).
+			p.Value = ttlv.Struct{}
+			continue
+		}
 		p.Value = responsePayload(structOf(p), st)
 	}
 	return ttlv.MarshalTTLV(m), nil
