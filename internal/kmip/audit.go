@@ -15,6 +15,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 	"github.com/keywarden/keywarden/internal/pki"
 )
 
@@ -79,7 +80,8 @@ func opType(op kmip.Operation) audit.Type {
 		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve:
 		return audit.TypeKey
 	case kmip.OperationActivate, kmip.OperationRevoke, kmip.OperationDestroy, kmip.OperationArchive,
-		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute:
+		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute,
+		kmip2.OperationAdjustAttribute, kmip2.OperationSetAttribute:
 		return audit.TypeLifecycle
 	}
 	return audit.TypeQuery
@@ -272,7 +274,7 @@ func requestNamesObject(req kmip.OperationPayload) bool {
 		*payloads.ArchiveRequestPayload, *payloads.RecoverRequestPayload, *payloads.RekeyRequestPayload, *payloads.RekeyKeyPairRequestPayload,
 		*payloads.ObtainLeaseRequestPayload, *payloads.GetUsageAllocationRequestPayload, *CheckRequestPayload,
 		*payloads.EncryptRequestPayload, *payloads.DecryptRequestPayload, *payloads.SignRequestPayload,
-		*payloads.SignatureVerifyRequestPayload:
+		*payloads.SignatureVerifyRequestPayload, *kmip2.AdjustAttributeRequestPayload, *kmip2.SetAttributeRequestPayload:
 		return true
 	}
 	return false
@@ -320,6 +322,10 @@ func requestID(req kmip.OperationPayload) string {
 	case *payloads.SignRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.SignatureVerifyRequestPayload:
+		return p.UniqueIdentifier
+	case *kmip2.AdjustAttributeRequestPayload:
+		return p.UniqueIdentifier
+	case *kmip2.SetAttributeRequestPayload:
 		return p.UniqueIdentifier
 	}
 	return ""

@@ -50,12 +50,13 @@ var undoOps = map[kmip.Operation]bool{
 	// RNG Seed discards its data (op_rng_seed.go); Interop and Log change
 	// no managed object (v2.go).
 	kmip.OperationRNGSeed: true, kmip2.OperationInterop: true, kmip2.OperationLog: true,
+	kmip2.OperationPing: true,
 	// Writes of object records, journaled.
 	kmip.OperationCreate: true, kmip.OperationCreateKeyPair: true, kmip.OperationRegister: true,
 	kmip.OperationReKey: true, kmip.OperationReKeyKeyPair: true,
 	kmip.OperationAddAttribute: true, kmip.OperationModifyAttribute: true, kmip.OperationDeleteAttribute: true,
-	kmip2.OperationSetAttribute: true,
-	kmip.OperationActivate:      true, kmip.OperationRevoke: true, kmip.OperationDestroy: true,
+	kmip2.OperationSetAttribute: true, kmip2.OperationAdjustAttribute: true,
+	kmip.OperationActivate: true, kmip.OperationRevoke: true, kmip.OperationDestroy: true,
 	kmip.OperationArchive: true, kmip.OperationRecover: true,
 	kmip.OperationObtainLease: true, kmip.OperationGetUsageAllocation: true,
 }
