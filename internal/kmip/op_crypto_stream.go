@@ -84,9 +84,6 @@ func orNil(b []byte) []byte {
 }
 
 func (r *Router) streamPart(ctx context.Context, b *batch, p streamPart) (streamAnswer, error) {
-	if b.version.ProtocolVersionMajor == 1 && b.version.ProtocolVersionMinor < 3 {
-		return streamAnswer{}, errStreamVersion
-	}
 	if p.init {
 		if len(p.cv) > 0 {
 			return streamAnswer{}, errStreamInitCV

@@ -149,10 +149,10 @@ func (pc *partCipher) lastBlocks(blk cipher.Block) ([]byte, []byte, error) {
 		pc.grow(bytes.Repeat([]byte{byte(n)}, n))
 		return pc.blocks(blk, len(pc.pending)), nil, nil
 	}
-	if len(pc.pending) != aes.BlockSize {
+	if len(pc.pending) == 0 || len(pc.pending)%aes.BlockSize != 0 {
 		return nil, nil, errBadLength
 	}
-	out := pc.blocks(blk, aes.BlockSize)
+	out := pc.blocks(blk, len(pc.pending))
 	n, ok := pkcs5Len(out)
 	if !ok {
 		clear(out)

@@ -46,7 +46,6 @@ var (
 	errStreamInitCV   = kerr(kmip.ResultReasonInvalidField, "the first part of a multi-part operation carries no correlation value")
 	errStreamMismatch = kerr(kmip.ResultReasonInvalidField, "a later part of a multi-part operation differs from its first part")
 	errStreamAAD      = kerr(kmip.ResultReasonInvalidField, "authenticated encryption additional data belongs on the first part")
-	errStreamVersion  = kerr(kmip.ResultReasonFeatureNotSupported, "multi-part cryptographic operations need KMIP 1.3 or later")
 )
 
 // streamOwner is the caller a stream is bound to: only the same client
