@@ -132,7 +132,7 @@ func (r *Router) openStream(ctx context.Context, b *batch, p streamPart) (stream
 	}
 	s := &cryptoStream{owner: ownerOf(b), op: p.op, keyID: o.ID, params: params, iv: bytes.Clone(iv), st: st}
 	if p.final {
-		a.data, a.tag, err = r.runPart(ctx, o, c, s, p, true)
+		a.data, a.tag, err = r.runPart(ctx, o, c, s, p, true, false)
 		s.wipe()
 		if err != nil {
 			return streamAnswer{}, err
@@ -146,7 +146,7 @@ func (r *Router) openStream(ctx context.Context, b *batch, p streamPart) (stream
 		s.wipe()
 		return streamAnswer{}, err
 	}
-	a.data, a.tag, err = r.runPart(ctx, o, c, s, p, true)
+	a.data, a.tag, err = r.runPart(ctx, o, c, s, p, true, true)
 	r.streams.release(cv, s, err == nil)
 	if err != nil {
 		return streamAnswer{}, err
@@ -167,7 +167,7 @@ func (r *Router) continueStream(ctx context.Context, b *batch, p streamPart) (an
 	if p.uid != "" && p.uid != s.keyID {
 		return streamAnswer{}, errStreamMismatch
 	}
-	if len(p.iv) > 0 && !bytes.Equal(p.iv, s.iv) {
+	if len(p.iv) > 0 && s.st.mode != kmip.BlockCipherModeECB && !bytes.Equal(p.iv, s.iv) {
 		return streamAnswer{}, errStreamMismatch
 	}
 	if len(p.aad) > 0 {
@@ -201,7 +201,7 @@ func (r *Router) continueStream(ctx context.Context, b *batch, p streamPart) (an
 		}
 	}
 	ans = streamAnswer{id: s.keyID}
-	if ans.data, ans.tag, err = r.runPart(ctx, o, c, s, p, false); err != nil {
+	if ans.data, ans.tag, err = r.runPart(ctx, o, c, s, p, false, true); err != nil {
 		return streamAnswer{}, err
 	}
 	if !p.final {
@@ -212,8 +212,14 @@ func (r *Router) continueStream(ctx context.Context, b *batch, p streamPart) (an
 
 // runPart processes the part's data and returns its output (and, at the
 // final part of a GCM encryption, the tag), once the usage allocation of an
-// Encrypt is taken.
-func (r *Router) runPart(ctx context.Context, o *keys.Object, c *blockOp, s *cryptoStream, p streamPart, first bool) (out, tag []byte, err error) {
+// Encrypt is taken. The data a registered GCM stream buffers counts
+// against the server's bound.
+func (r *Router) runPart(ctx context.Context, o *keys.Object, c *blockOp, s *cryptoStream, p streamPart, first, registered bool) (out, tag []byte, err error) {
+	if registered && c.mode == kmip.BlockCipherModeGCM && !p.final {
+		if err := r.streams.hold(s, len(p.data)); err != nil {
+			return nil, nil, err
+		}
+	}
 	if p.final {
 		out, tag, err = s.st.final(c.block, p.data)
 	} else {

@@ -32,6 +32,9 @@ const (
 	streamsPerCaller = 16
 	// streamsMax bounds the open streams of the server.
 	streamsMax = 1024
+	// streamsHeldMax bounds the data all open GCM streams buffer
+	// (each at most gcmStreamMax).
+	streamsHeldMax = 64 << 20
 	// correlationLen is the length of a Correlation Value: 128 random bits.
 	correlationLen = 16
 )
@@ -43,6 +46,7 @@ var (
 	errStreamUnknown  = kerr(kmip.ResultReasonInvalidField, "no open multi-part operation with this correlation value")
 	errStreamBusy     = kerr(kmip.ResultReasonIllegalOperation, "the multi-part operation is processing another part")
 	errStreamLimit    = kerr(kmip.ResultReasonGeneralFailure, "too many open multi-part operations: finish one first")
+	errStreamHeld     = kerr(kmip.ResultReasonGeneralFailure, "open multi-part operations hold too much data: finish one first")
 	errStreamInitCV   = kerr(kmip.ResultReasonInvalidField, "the first part of a multi-part operation carries no correlation value")
 	errStreamMismatch = kerr(kmip.ResultReasonInvalidField, "a later part of a multi-part operation differs from its first part")
 	errStreamAAD      = kerr(kmip.ResultReasonInvalidField, "authenticated encryption additional data belongs on the first part")
@@ -78,6 +82,8 @@ type cryptoStream struct {
 	opened, last time.Time
 	// busy: a request is processing a part; others are refused.
 	busy bool
+	// held is the data this stream buffers, counted in streamTable.held.
+	held int
 }
 
 func (s *cryptoStream) expired(now time.Time) bool {
@@ -94,6 +100,8 @@ func (s *cryptoStream) wipe() {
 type streamTable struct {
 	mu sync.Mutex
 	m  map[string]*cryptoStream
+	// held is the data the open streams buffer (streamsHeldMax).
+	held int
 	// now is the clock (tests); nil: time.Now.
 	now func() time.Time
 }
@@ -109,8 +117,7 @@ func (t *streamTable) clock() time.Time {
 func (t *streamTable) sweep(now time.Time) {
 	for k, s := range t.m {
 		if !s.busy && s.expired(now) {
-			delete(t.m, k)
-			s.wipe()
+			t.forget(k, s)
 		}
 	}
 }
@@ -176,9 +183,30 @@ func (t *streamTable) release(cv []byte, s *cryptoStream, keep bool) {
 		return
 	}
 	if t.m[string(cv)] == s {
-		delete(t.m, string(cv))
+		t.forget(string(cv), s)
 	}
 	s.wipe()
+}
+
+// forget removes a stream and wipes it; t.mu is held.
+func (t *streamTable) forget(k string, s *cryptoStream) {
+	delete(t.m, k)
+	t.held -= s.held
+	s.held = 0
+	s.wipe()
+}
+
+// hold counts n more bytes buffered by the acquired stream s, within
+// streamsHeldMax.
+func (t *streamTable) hold(s *cryptoStream, n int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held+n > streamsHeldMax {
+		return errStreamHeld
+	}
+	t.held += n
+	s.held += n
+	return nil
 }
 
 // count returns the number of open streams (tests, metrics).

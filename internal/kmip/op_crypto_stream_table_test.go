@@ -262,3 +262,34 @@ func TestGCMStreamBufferBound(t *testing.T) {
 		t.Fatalf("one byte over the bound: %v", err)
 	}
 }
+
+// TestStreamHeldBound: the open GCM streams buffer at most streamsHeldMax
+// bytes together; a stream that ends gives its share back.
+func TestStreamHeldBound(t *testing.T) {
+	var tbl streamTable
+	var open []*cryptoStream
+	var cvs [][]byte
+	for i := range streamsHeldMax / gcmStreamMax {
+		s := &cryptoStream{owner: streamOwner{fingerprint: fmt.Sprint(i)}, st: &partCipher{}}
+		cv, err := tbl.open(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tbl.hold(s, gcmStreamMax); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+		tbl.release(cv, s, true)
+		open, cvs = append(open, s), append(cvs, cv)
+	}
+	if err := tbl.hold(open[0], 1); err != errStreamHeld {
+		t.Fatalf("one byte over the bound: %v", err)
+	}
+	s, err := tbl.acquire(cvs[1], open[1].owner, open[1].op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl.release(cvs[1], s, false)
+	if err := tbl.hold(open[0], gcmStreamMax); err != nil {
+		t.Fatalf("after a stream ended: %v", err)
+	}
+}
