@@ -2,6 +2,7 @@ package kmip
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"fmt"
 	"sync"
@@ -291,5 +292,44 @@ func TestStreamHeldBound(t *testing.T) {
 	tbl.release(cvs[1], s, false)
 	if err := tbl.hold(open[0], gcmStreamMax); err != nil {
 		t.Fatalf("after a stream ended: %v", err)
+	}
+}
+
+// TestStreamConcurrentParts: parts of one stream sent at once are either
+// served one after the other or refused as busy, never interleaved.
+func TestStreamConcurrentParts(t *testing.T) {
+	f := newStreamFixture(t)
+	f.params = &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeCTR}
+	cv := f.open(t, f.a)
+	const senders = 8
+	resps := make([]kmip.ResponseMessage, senders)
+	errs := make([]error, senders)
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			msg := kmip.NewRequestMessage(kmip.V1_4, &payloads.EncryptRequestPayload{Data: seq(9), CorrelationValue: cv})
+			errs[i] = ttlv.UnmarshalTTLV(f.r.HandleMessage(context.Background(), Peer{Certificate: f.a, ConnID: uint64(i)}, ttlv.MarshalTTLV(&msg)), &resps[i])
+		})
+	}
+	wg.Wait()
+	served := 0
+	for i, resp := range resps {
+		if errs[i] != nil || len(resp.BatchItem) != 1 {
+			t.Fatalf("sender %d: %v, %d items", i, errs[i], len(resp.BatchItem))
+		}
+		switch it := resp.BatchItem[0]; {
+		case it.ResultStatus == kmip.ResultStatusSuccess:
+			served++
+		case it.ResultReason != kmip.ResultReasonIllegalOperation:
+			t.Fatalf("%s: %s", ttlv.EnumStr(it.ResultReason), it.ResultMessage)
+		}
+	}
+	if served == 0 {
+		t.Fatal("no part served")
+	}
+	// The stream went on: 7 bytes, then 9 per part served, all in CTR.
+	s := f.r.streams.m[string(cv)]
+	if want := (7 + 9*served) % 16; s.st.used != want {
+		t.Fatalf("counter block used %d bytes, want %d after %d parts", s.st.used, want, served)
 	}
 }
