@@ -101,6 +101,10 @@ func (c *comparer) compareNode(path string, exp, act *Node, sc scope) {
 		c.compareStruct(path, exp, act, sc)
 		return
 	}
+	if exp.isVar() && opensStream(exp, sc) {
+		c.bound[exp.Var] = act.Clone() // stream_var.go
+		return
+	}
 	if exp.isVar() {
 		c.compareVar(path, exp, act, eff)
 		return

@@ -41,6 +41,7 @@ type Router struct {
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
+	streams  streamTable  // open multi-part Encrypt and Decrypt (op_crypto_stream.go)
 }
 
 // NewRouter returns the KMIP router over a Manager.
