@@ -53,7 +53,7 @@ func (f streamFixture) part(t *testing.T, cert *x509.Certificate, cv []byte, fin
 	if final {
 		req.FinalIndicator = boolp(true)
 	}
-	return sendAs(t, f.r, cert, kmip.V1_4, req)
+	return sendStreamAs(t, f.r, cert, kmip.V1_4, req)
 }
 
 func wantReason(t *testing.T, it kmip.ResponseBatchItem, reason kmip.ResultReason) {
@@ -167,7 +167,7 @@ func TestStreamCap(t *testing.T) {
 	for range streamsPerCaller {
 		cvs = append(cvs, f.open(t, f.a))
 	}
-	over := sendAs(t, f.r, f.a, kmip.V1_4, &payloads.EncryptRequestPayload{UniqueIdentifier: f.id, CryptographicParameters: f.params,
+	over := sendStreamAs(t, f.r, f.a, kmip.V1_4, &payloads.EncryptRequestPayload{UniqueIdentifier: f.id, CryptographicParameters: f.params,
 		IVCounterNonce: seq(16), Data: seq(7), InitIndicator: boolp(true)})
 	wantReason(t, over, kmip.ResultReasonGeneralFailure)
 	f.open(t, f.b)

@@ -11,8 +11,8 @@ import (
 	"github.com/ovh/kmip-go/ttlv"
 )
 
-// sendAs sends one operation as the holder of cert, in KMIP version v.
-func sendAs(t *testing.T, r *Router, cert *x509.Certificate, v kmip.ProtocolVersion, pl kmip.OperationPayload) kmip.ResponseBatchItem {
+// sendStreamAs sends one operation as the holder of cert, in KMIP version v.
+func sendStreamAs(t *testing.T, r *Router, cert *x509.Certificate, v kmip.ProtocolVersion, pl kmip.OperationPayload) kmip.ResponseBatchItem {
 	t.Helper()
 	msg := kmip.NewRequestMessage(v, pl)
 	var resp kmip.ResponseMessage
@@ -35,7 +35,7 @@ type streamClient struct {
 // must sends pl and returns its successful answer.
 func must[T kmip.OperationPayload](c streamClient, pl kmip.OperationPayload) T {
 	c.t.Helper()
-	it := sendAs(c.t, c.r, c.cert, kmip.V1_4, pl)
+	it := sendStreamAs(c.t, c.r, c.cert, kmip.V1_4, pl)
 	if it.ResultStatus != kmip.ResultStatusSuccess {
 		c.t.Fatalf("%s: %s: %s", ttlv.EnumStr(pl.Operation()), ttlv.EnumStr(it.ResultReason), it.ResultMessage)
 	}
@@ -287,7 +287,7 @@ func TestStreamRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := tc.req(t)
 			before := r.streams.count()
-			it := sendAs(t, r, cert, tc.v, req)
+			it := sendStreamAs(t, r, cert, tc.v, req)
 			if it.ResultStatus == kmip.ResultStatusSuccess || it.ResultReason != tc.reason {
 				t.Fatalf("got %s/%s (%s), want %s", ttlv.EnumStr(it.ResultStatus), ttlv.EnumStr(it.ResultReason), it.ResultMessage, ttlv.EnumStr(tc.reason))
 			}
@@ -344,7 +344,7 @@ func TestStreamUsageLimits(t *testing.T) {
 	ecb := &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeECB}
 	first := must[*payloads.EncryptResponsePayload](c, &payloads.EncryptRequestPayload{UniqueIdentifier: id, CryptographicParameters: ecb, Data: seq(16), InitIndicator: boolp(true)})
 	must[*payloads.EncryptResponsePayload](c, &payloads.EncryptRequestPayload{Data: seq(16), CorrelationValue: first.CorrelationValue})
-	it := sendAs(t, r, c.cert, kmip.V1_4, &payloads.EncryptRequestPayload{Data: seq(16), CorrelationValue: first.CorrelationValue})
+	it := sendStreamAs(t, r, c.cert, kmip.V1_4, &payloads.EncryptRequestPayload{Data: seq(16), CorrelationValue: first.CorrelationValue})
 	if it.ResultReason != kmip.ResultReasonPermissionDenied || it.ResultMessage != "usage limit exceeded" {
 		t.Fatalf("third part: %s %q", ttlv.EnumStr(it.ResultReason), it.ResultMessage)
 	}

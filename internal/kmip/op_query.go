@@ -93,9 +93,10 @@ func profiles(b *batch) []kmip.ProfileInformation {
 func capabilities() kmip.CapabilityInformation {
 	no, yes := false, true
 	return kmip.CapabilityInformation{
-		// Multi-part (Init/Final Indicator) cryptography is refused with
-		// Feature Not Supported.
-		StreamingCapability: &no,
+		// Encrypt and Decrypt stream (Init/Final Indicator, Correlation
+		// Value: op_crypto_stream.go); the other cryptographic operations
+		// answer a multi-part request with Feature Not Supported.
+		StreamingCapability: &yes,
 		// The Asynchronous Indicator is honoured: Operation Pending, then
 		// Poll and Cancel (op_async.go).
 		AsynchronousCapability: &yes,

@@ -100,7 +100,7 @@ func TestQueryCapabilities(t *testing.T) {
 		got  *bool
 		want bool
 	}{
-		{"streaming", c.StreamingCapability, false},
+		{"streaming", c.StreamingCapability, true},
 		{"asynchronous", c.AsynchronousCapability, true},
 		{"attestation", c.AttestationCapability, false},
 		{"batch undo", c.BatchUndoCapability, true},
