@@ -198,16 +198,13 @@ func newCertListCommand() *cobra.Command {
 		Short: "List revoked certificates",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			list, err := c.RevokedCerts(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), list, revokedTable(list...))
+			return r.with(func(c *client.Client) error {
+				list, err := c.RevokedCerts(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), list, revokedTable(list...))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -247,16 +244,13 @@ func newCertRevokeCommand() *cobra.Command {
 			default:
 				return errors.New("cert revoke: give a FINGERPRINT or --file CERT.pem (one of them)")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			rc, err := c.RevokeCert(cmd.Context(), rev)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), rc, revokedTable(*rc))
+			return r.with(func(c *client.Client) error {
+				rc, err := c.RevokeCert(cmd.Context(), rev)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), rc, revokedTable(*rc))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the certificate to revoke, PEM")

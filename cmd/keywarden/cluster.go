@@ -38,16 +38,13 @@ func newClusterStatusCommand() *cobra.Command {
 		Short: "Show the leader, the term, the log indexes and every member's health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.ClusterStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printCluster(cmd, &r, st)
+			return r.with(func(c *client.Client) error {
+				st, err := c.ClusterStatus(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return printCluster(cmd, &r, st)
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -67,16 +64,13 @@ as a voter. --node-addr is the new node's cluster address (--addr stays the admi
 leader (log replay or snapshot). A node started with --join does this itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.ClusterJoin(cmd.Context(), id, addr)
-			if err != nil {
-				return err
-			}
-			return printCluster(cmd, &r, st)
+			return r.with(func(c *client.Client) error {
+				st, err := c.ClusterJoin(cmd.Context(), id, addr)
+				if err != nil {
+					return err
+				}
+				return printCluster(cmd, &r, st)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "node-id", "", "the new node's id (its --node-id)")
@@ -97,16 +91,13 @@ func newClusterLeaveCommand() *cobra.Command {
 		Short: "Remove a node from the cluster before retiring it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			st, err := c.ClusterLeave(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return printCluster(cmd, &r, st)
+			return r.with(func(c *client.Client) error {
+				st, err := c.ClusterLeave(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				return printCluster(cmd, &r, st)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "node-id", "", "the id of the node to remove")

@@ -78,16 +78,13 @@ func newDeviceListCommand() *cobra.Command {
 		Short: "List devices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			devs, err := c.Devices(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), devs, deviceTable(devs...))
+			return r.with(func(c *client.Client) error {
+				devs, err := c.Devices(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), devs, deviceTable(devs...))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&f.Group, "group", "", "only devices of this group")
@@ -105,16 +102,13 @@ func newDeviceShowCommand() *cobra.Command {
 		Short: "Show a device",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			d, err := c.Device(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+			return r.with(func(c *client.Client) error {
+				d, err := c.Device(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -163,16 +157,13 @@ itself is given with --client-cert and --client-key here (or the environment).`,
 				}
 				spec.Certificate = pem
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			added, err := c.AddDevice(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), added, deviceDetail(*added))
+			return r.with(func(c *client.Client) error {
+				added, err := c.AddDevice(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), added, deviceDetail(*added))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&d.family, "family", "", "device family: 3592, LTO, DS8K or GENERIC")
@@ -212,16 +203,13 @@ func newDeviceModifyCommand() *cobra.Command {
 			if ch == (client.DeviceChanges{}) {
 				return fmt.Errorf("device modify: nothing to change (see %q)", cmd.CommandPath()+" --help")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			modified, err := c.ModifyDevice(cmd.Context(), args[0], ch)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), modified, deviceDetail(*modified))
+			return r.with(func(c *client.Client) error {
+				modified, err := c.ModifyDevice(cmd.Context(), args[0], ch)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), modified, deviceDetail(*modified))
+			})
 		},
 	}
 	addDeviceFlags(cmd, &d, "one more client certificate of the device (PEM file) to bind to it")
@@ -236,15 +224,12 @@ func newDeviceDeleteCommand() *cobra.Command {
 		Short: "Remove a device from the device table",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.DeleteDevice(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return r.done(cmd, "deleted device "+args[0])
+			return r.with(func(c *client.Client) error {
+				if err := c.DeleteDevice(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return r.done(cmd, "deleted device "+args[0])
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -263,22 +248,19 @@ func newDeviceActionCommand(action string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if action == "reject" {
-				if err := c.RejectDevice(cmd.Context(), args[0]); err != nil {
+			return r.with(func(c *client.Client) error {
+				if action == "reject" {
+					if err := c.RejectDevice(cmd.Context(), args[0]); err != nil {
+						return err
+					}
+					return r.done(cmd, "rejected device "+args[0])
+				}
+				d, err := c.ApproveDevice(cmd.Context(), args[0])
+				if err != nil {
 					return err
 				}
-				return r.done(cmd, "rejected device "+args[0])
-			}
-			d, err := c.ApproveDevice(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+				return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")

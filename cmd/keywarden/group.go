@@ -64,16 +64,13 @@ func newGroupListCommand() *cobra.Command {
 		Short: "List device groups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			groups, err := c.Groups(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), groups, groupTable(groups...))
+			return r.with(func(c *client.Client) error {
+				groups, err := c.Groups(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), groups, groupTable(groups...))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -87,16 +84,13 @@ func newGroupShowCommand() *cobra.Command {
 		Short: "Show a device group",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			g, err := c.Group(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), g, groupDetail(*g))
+			return r.with(func(c *client.Client) error {
+				g, err := c.Group(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), g, groupDetail(*g))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -131,19 +125,16 @@ func newGroupCreateCommand() *cobra.Command {
 and underscores; family names are reserved.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			created, err := c.CreateGroup(cmd.Context(), client.GroupSpec{
-				Name: args[0], Family: g.family, Alias1: g.alias1, Alias2: g.alias2,
-				KeyGroup: g.keyGroup, Unknown: g.unknown, AllowedOps: g.allowedOps,
+			return r.with(func(c *client.Client) error {
+				created, err := c.CreateGroup(cmd.Context(), client.GroupSpec{
+					Name: args[0], Family: g.family, Alias1: g.alias1, Alias2: g.alias2,
+					KeyGroup: g.keyGroup, Unknown: g.unknown, AllowedOps: g.allowedOps,
+				})
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), created, groupTable(*created))
 			})
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), created, groupTable(*created))
 		},
 	}
 	addGroupFlags(cmd, &g)
@@ -177,16 +168,13 @@ func newGroupModifyCommand() *cobra.Command {
 			if ch == (client.GroupChanges{}) {
 				return fmt.Errorf("group modify: nothing to change (see %q)", cmd.CommandPath()+" --help")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			modified, err := c.ModifyGroup(cmd.Context(), args[0], ch)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), modified, groupTable(*modified))
+			return r.with(func(c *client.Client) error {
+				modified, err := c.ModifyGroup(cmd.Context(), args[0], ch)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), modified, groupTable(*modified))
+			})
 		},
 	}
 	addGroupFlags(cmd, &g)
@@ -201,15 +189,12 @@ func newGroupDeleteCommand() *cobra.Command {
 		Short: "Delete a device group that has no devices",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.DeleteGroup(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return r.done(cmd, "deleted group "+args[0])
+			return r.with(func(c *client.Client) error {
+				if err := c.DeleteGroup(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return r.done(cmd, "deleted group "+args[0])
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -246,23 +231,20 @@ removes the one at TIME.`,
 			if !cancel && label1 == "" && label2 == "" && keyGroup == "" {
 				return fmt.Errorf("group rollover: give --label1, --label2 or --key-group (or --cancel)")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			var g *client.Group
-			if cancel {
-				g, err = c.CancelRollover(cmd.Context(), args[0], when)
-			} else {
-				g, err = c.ScheduleRollover(cmd.Context(), args[0], client.Rollover{
-					At: when, Alias1: label1, Alias2: label2, KeyGroup: keyGroup,
-				})
-			}
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), g, groupDetail(*g))
+			return r.with(func(c *client.Client) error {
+				var g *client.Group
+				if cancel {
+					g, err = c.CancelRollover(cmd.Context(), args[0], when)
+				} else {
+					g, err = c.ScheduleRollover(cmd.Context(), args[0], client.Rollover{
+						At: when, Alias1: label1, Alias2: label2, KeyGroup: keyGroup,
+					})
+				}
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), g, groupDetail(*g))
+			})
 		},
 	}
 	f := cmd.Flags()

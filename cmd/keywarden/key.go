@@ -65,22 +65,19 @@ func newKeyListCommand() *cobra.Command {
 		Short: "List managed objects (without --state, destroyed ones are left out)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			keys, total, err := c.Keys(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if err := r.print(cmd.OutOrStdout(), keys, keyTable(keys...)); err != nil {
-				return err
-			}
-			if r.output != "json" && total > len(keys)+f.Offset {
-				fmt.Fprintf(cmd.ErrOrStderr(), "showing %d of %d; see --limit and --offset\n", len(keys), total)
-			}
-			return nil
+			return r.with(func(c *client.Client) error {
+				keys, total, err := c.Keys(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				if err := r.print(cmd.OutOrStdout(), keys, keyTable(keys...)); err != nil {
+					return err
+				}
+				if r.output != "json" && total > len(keys)+f.Offset {
+					fmt.Fprintf(cmd.ErrOrStderr(), "showing %d of %d; see --limit and --offset\n", len(keys), total)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&f.Group, "group", "", "only objects of this group")
@@ -99,16 +96,13 @@ func newKeyShowCommand() *cobra.Command {
 		Short: "Show a managed object's metadata and attributes",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			k, err := c.Key(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), k, keyDetail(*k))
+			return r.with(func(c *client.Client) error {
+				k, err := c.Key(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), k, keyDetail(*k))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -122,16 +116,13 @@ func newKeyDestroyCommand() *cobra.Command {
 		Short: "Destroy a managed object's key material (administrators only; the object must not be Active)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			k, err := c.DestroyKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), k, keyTable(*k))
+			return r.with(func(c *client.Client) error {
+				k, err := c.DestroyKey(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), k, keyTable(*k))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")

@@ -63,16 +63,13 @@ symmetricKeySet alias set: single aliases and hexadecimal ranges, comma-separate
 (des01-1f is des01 … des1f). Each key is a KMIP Symmetric Key named by its alias.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			g, err := c.CreateKeyGroup(cmd.Context(), client.KeyGroupSpec{Name: args[0], Aliases: aliases})
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), g, keyGroupTable(*g))
+			return r.with(func(c *client.Client) error {
+				g, err := c.CreateKeyGroup(cmd.Context(), client.KeyGroupSpec{Name: args[0], Aliases: aliases})
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), g, keyGroupTable(*g))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&aliases, "aliases", "", "alias set, e.g. des01-1f (required)")
@@ -88,16 +85,13 @@ func newKeyGroupListCommand() *cobra.Command {
 		Short: "List LTO key groups",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			groups, err := c.KeyGroups(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), groups, keyGroupTable(groups...))
+			return r.with(func(c *client.Client) error {
+				groups, err := c.KeyGroups(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), groups, keyGroupTable(groups...))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -111,16 +105,13 @@ func newKeyGroupShowCommand() *cobra.Command {
 		Short: "Show an LTO key group's keys",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			g, err := c.KeyGroup(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), g, keyGroupKeyTable(*g))
+			return r.with(func(c *client.Client) error {
+				g, err := c.KeyGroup(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), g, keyGroupKeyTable(*g))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")

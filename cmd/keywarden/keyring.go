@@ -103,12 +103,12 @@ data directory.`,
 					return err
 				}
 			} else {
-				c, err := r.client()
-				if err != nil {
+				err := r.with(func(c *client.Client) error {
+					var err error
+					k, err = c.Keyring(cmd.Context())
 					return err
-				}
-				defer c.Close()
-				if k, err = c.Keyring(cmd.Context()); err != nil {
+				})
+				if err != nil {
 					return err
 				}
 			}
@@ -150,21 +150,18 @@ this means for older backups.`,
 			if cmd.Flags().Changed("data-dir") {
 				return rotateOffline(cmd, off, !noComp, destroyUnreadable)
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			k, err := c.RotateKeyring(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if wait {
-				if k, err = waitRotation(cmd.Context(), c, cmd.ErrOrStderr()); err != nil {
+			return r.with(func(c *client.Client) error {
+				k, err := c.RotateKeyring(cmd.Context())
+				if err != nil {
 					return err
 				}
-			}
-			return r.print(cmd.OutOrStdout(), k, func(w *tabwriter.Writer) { keyringTable(w, k) })
+				if wait {
+					if k, err = waitRotation(cmd.Context(), c, cmd.ErrOrStderr()); err != nil {
+						return err
+					}
+				}
+				return r.print(cmd.OutOrStdout(), k, func(w *tabwriter.Writer) { keyringTable(w, k) })
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")

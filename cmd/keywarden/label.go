@@ -59,21 +59,18 @@ private key is non-extractable and EEDKs are unwrapped in the token; without --o
 token's best RSA-OAEP hash is chosen (SHA-256, else SHA-1: SoftHSM2 offers SHA-1 only).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if inHSM && !cmd.Flags().Changed("oaep-hash") {
-				oaepHash = "" // chosen by the token
-			}
-			l, err := c.CreateLabel(cmd.Context(), client.LabelSpec{
-				Name: args[0], Bits: bits, OAEPHash: oaepHash, SelfSigned: selfSigned, HSM: inHSM,
+			return r.with(func(c *client.Client) error {
+				if inHSM && !cmd.Flags().Changed("oaep-hash") {
+					oaepHash = "" // chosen by the token
+				}
+				l, err := c.CreateLabel(cmd.Context(), client.LabelSpec{
+					Name: args[0], Bits: bits, OAEPHash: oaepHash, SelfSigned: selfSigned, HSM: inHSM,
+				})
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), l, labelTable(*l))
 			})
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), l, labelTable(*l))
 		},
 	}
 	f := cmd.Flags()
@@ -106,16 +103,13 @@ in --p12-password-file (its first line).`,
 				return err
 			}
 			in.OAEPHash = oaepHash
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			l, err := c.ImportLabel(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), l, labelTable(*l))
+			return r.with(func(c *client.Client) error {
+				l, err := c.ImportLabel(cmd.Context(), in)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), l, labelTable(*l))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -167,16 +161,13 @@ func newLabelListCommand() *cobra.Command {
 		Short: "List key labels",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			labels, err := c.Labels(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), labels, labelTable(labels...))
+			return r.with(func(c *client.Client) error {
+				labels, err := c.Labels(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), labels, labelTable(labels...))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -190,16 +181,13 @@ func newLabelShowCommand() *cobra.Command {
 		Short: "Show a key label",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			l, err := c.Label(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), l, labelTable(*l))
+			return r.with(func(c *client.Client) error {
+				l, err := c.Label(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), l, labelTable(*l))
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")
@@ -216,23 +204,20 @@ func newLabelExportCertCommand() *cobra.Command {
 		Short: "Write a key label's certificate (PEM) to stdout or a file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			certPEM, err := c.LabelCert(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				_, err = cmd.OutOrStdout().Write(certPEM)
-				return err
-			}
-			if err := os.WriteFile(out, certPEM, 0o644); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			return nil
+			return r.with(func(c *client.Client) error {
+				certPEM, err := c.LabelCert(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if out == "" {
+					_, err = cmd.OutOrStdout().Write(certPEM)
+					return err
+				}
+				if err := os.WriteFile(out, certPEM, 0o644); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to write the certificate to (default: stdout)")
@@ -291,24 +276,21 @@ UNENCRYPTED: use it only when the file is protected otherwise. FILE is created w
 					os.Remove(out)
 				}
 			}()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			data, err := c.ExportLabelKey(cmd.Context(), args[0], in)
-			if err != nil {
-				return err
-			}
-			defer clear(data)
-			if _, err := f.Write(data); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			written = true
-			return r.done(cmd, fmt.Sprintf("wrote the private key of %s to %s (%s)", args[0], out, format))
+			return r.with(func(c *client.Client) error {
+				data, err := c.ExportLabelKey(cmd.Context(), args[0], in)
+				if err != nil {
+					return err
+				}
+				defer clear(data)
+				if _, err := f.Write(data); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+				if err := f.Close(); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+				written = true
+				return r.done(cmd, fmt.Sprintf("wrote the private key of %s to %s (%s)", args[0], out, format))
+			})
 		},
 	}
 	f := cmd.Flags()

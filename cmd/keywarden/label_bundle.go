@@ -53,20 +53,17 @@ On the other server, "keywarden label import --in bundle.kwx" imports it. Both a
 			} else if spec.Passphrase, err = readPassphraseFile(pfile); err != nil {
 				return err
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			data, err := c.ExportBundle(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if err := writeNewFile(out, data, 0o600); err != nil {
-				return fmt.Errorf("label export: %w", err)
-			}
-			return r.done(cmd, fmt.Sprintf("bundle of %d label(s) and %d key group(s) written to %s",
-				len(spec.Labels), len(spec.KeyGroups), out))
+			return r.with(func(c *client.Client) error {
+				data, err := c.ExportBundle(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				if err := writeNewFile(out, data, 0o600); err != nil {
+					return fmt.Errorf("label export: %w", err)
+				}
+				return r.done(cmd, fmt.Sprintf("bundle of %d label(s) and %d key group(s) written to %s",
+					len(spec.Labels), len(spec.KeyGroups), out))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -121,20 +118,17 @@ tapes record their aliases).`,
 					return err
 				}
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			res, err := c.ImportBundle(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
-				row(tw, "KIND", "NAME", "ACTION", "AS", "DETAIL")
-				for _, o := range res.Items {
-					row(tw, o.Kind, o.Name, o.Action, o.As, o.Detail)
+			return r.with(func(c *client.Client) error {
+				res, err := c.ImportBundle(cmd.Context(), req)
+				if err != nil {
+					return err
 				}
+				return r.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
+					row(tw, "KIND", "NAME", "ACTION", "AS", "DETAIL")
+					for _, o := range res.Items {
+						row(tw, o.Kind, o.Name, o.Action, o.As, o.Detail)
+					}
+				})
 			})
 		},
 	}

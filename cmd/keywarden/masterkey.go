@@ -57,21 +57,18 @@ docs/hsm.md.`,
 				return errors.New("masterkey rotate: --seal file|passphrase|pkcs11 is required")
 			}
 			if !cmd.Flags().Changed("data-dir") {
-				c, err := r.client()
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				out, err := c.RotateMasterKey(cmd.Context(), client.MasterKeySpec{
-					Seal: to.Seal, PassphraseFile: to.PassphraseFile, PINFile: to.PINFile,
-					PKCS11Module: to.PKCS11.Module, TokenLabel: to.PKCS11.TokenLabel, KeyLabel: to.PKCS11.KeyLabel,
-				})
-				if err != nil {
-					return err
-				}
-				return r.print(cmd.OutOrStdout(), out, func(w *tabwriter.Writer) {
-					row(w, "master key rotated", out.Old+" → "+out.New)
-					row(w, "old key", "destroyed")
+				return r.with(func(c *client.Client) error {
+					out, err := c.RotateMasterKey(cmd.Context(), client.MasterKeySpec{
+						Seal: to.Seal, PassphraseFile: to.PassphraseFile, PINFile: to.PINFile,
+						PKCS11Module: to.PKCS11.Module, TokenLabel: to.PKCS11.TokenLabel, KeyLabel: to.PKCS11.KeyLabel,
+					})
+					if err != nil {
+						return err
+					}
+					return r.print(cmd.OutOrStdout(), out, func(w *tabwriter.Writer) {
+						row(w, "master key rotated", out.Old+" → "+out.New)
+						row(w, "old key", "destroyed")
+					})
 				})
 			}
 			if to.Seal == barrier.KindPKCS11 && to.PINFile == "" {

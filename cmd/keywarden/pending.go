@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/keywarden/keywarden/client"
 )
 
 func newPendingCommand() *cobra.Command {
@@ -26,23 +28,20 @@ func newPendingListCommand() *cobra.Command {
 		Short: "List pending devices (approve with \"device approve\") and certificates (\"pending accept\")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			p, err := c.Pending(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) {
-				row(w, "KIND", "ID / FINGERPRINT", "FAMILY / SUBJECT", "SERIAL", "GROUP / REMOTE", "LAST SEEN")
-				for _, d := range p.Devices {
-					row(w, "device", d.ID, d.Family, d.Serial, d.Group, formatTime(d.LastSeen))
+			return r.with(func(c *client.Client) error {
+				p, err := c.Pending(cmd.Context())
+				if err != nil {
+					return err
 				}
-				for _, pc := range p.Certs {
-					row(w, "certificate", pc.Fingerprint, pc.Subject, pc.Serial, pc.RemoteAddr, formatTime(pc.LastSeen))
-				}
+				return r.print(cmd.OutOrStdout(), p, func(w *tabwriter.Writer) {
+					row(w, "KIND", "ID / FINGERPRINT", "FAMILY / SUBJECT", "SERIAL", "GROUP / REMOTE", "LAST SEEN")
+					for _, d := range p.Devices {
+						row(w, "device", d.ID, d.Family, d.Serial, d.Group, formatTime(d.LastSeen))
+					}
+					for _, pc := range p.Certs {
+						row(w, "certificate", pc.Fingerprint, pc.Subject, pc.Serial, pc.RemoteAddr, formatTime(pc.LastSeen))
+					}
+				})
 			})
 		},
 	}
@@ -63,16 +62,13 @@ func newPendingAcceptCommand() *cobra.Command {
 			if group == "" {
 				return errors.New("pending accept: --group is required")
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			d, err := c.AcceptCert(cmd.Context(), args[0], group)
-			if err != nil {
-				return err
-			}
-			return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+			return r.with(func(c *client.Client) error {
+				d, err := c.AcceptCert(cmd.Context(), args[0], group)
+				if err != nil {
+					return err
+				}
+				return r.print(cmd.OutOrStdout(), d, deviceDetail(*d))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&group, "group", "", "device group of the accepted certificate (required)")
@@ -87,15 +83,12 @@ func newPendingRejectCommand() *cobra.Command {
 		Short: "Reject a pending client certificate: it is refused from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.RejectCert(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return r.done(cmd, "rejected certificate "+args[0])
+			return r.with(func(c *client.Client) error {
+				if err := c.RejectCert(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return r.done(cmd, "rejected certificate "+args[0])
+			})
 		},
 	}
 	addRemoteFlags(cmd, &r, "cert")

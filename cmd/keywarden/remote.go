@@ -145,3 +145,14 @@ func (r *remote) done(cmd *cobra.Command, msg string) error {
 	}
 	return nil
 }
+
+// with opens a client for the server (see client), runs fn with it and
+// closes it.
+func (r *remote) with(fn func(*client.Client) error) error {
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}

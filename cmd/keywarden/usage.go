@@ -84,19 +84,16 @@ that key must consider.`,
 			if err != nil {
 				return err
 			}
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			recs, err := c.Usage(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			if recs == nil {
-				recs = []client.UsageRecord{}
-			}
-			return r.print(cmd.OutOrStdout(), recs, usageTable(recs))
+			return r.with(func(c *client.Client) error {
+				recs, err := c.Usage(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				if recs == nil {
+					recs = []client.UsageRecord{}
+				}
+				return r.print(cmd.OutOrStdout(), recs, usageTable(recs))
+			})
 		},
 	}
 	addUsageFlags(cmd, &u)
@@ -130,17 +127,14 @@ func newUsageExportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := r.client()
-			if err != nil {
+			return r.with(func(c *client.Client) error {
+				xml, err := c.ExportUsage(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(xml)
 				return err
-			}
-			defer c.Close()
-			xml, err := c.ExportUsage(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(xml)
-			return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "xml", "file format: xml")
@@ -170,19 +164,16 @@ file is refused with the line of the problem, and nothing is imported. Admin onl
 				return fmt.Errorf("usage import: %w", err)
 			}
 			defer file.Close()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			n, err := c.ImportUsage(cmd.Context(), file)
-			if err != nil {
-				return fmt.Errorf("usage import %s: %w", args[0], err)
-			}
-			if r.output == "json" {
-				return printJSON(cmd.OutOrStdout(), map[string]int{"imported": n})
-			}
-			return r.done(cmd, fmt.Sprintf("imported %d usage records from %s", n, args[0]))
+			return r.with(func(c *client.Client) error {
+				n, err := c.ImportUsage(cmd.Context(), file)
+				if err != nil {
+					return fmt.Errorf("usage import %s: %w", args[0], err)
+				}
+				if r.output == "json" {
+					return printJSON(cmd.OutOrStdout(), map[string]int{"imported": n})
+				}
+				return r.done(cmd, fmt.Sprintf("imported %d usage records from %s", n, args[0]))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "xml", "file format: xml")

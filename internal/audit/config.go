@@ -174,7 +174,8 @@ func ParseTypes(s string) ([]Type, error) {
 // ParseOutcomes reads the seed's Audit.event.outcome value, such as
 // "success,failure"; "all" or empty is every outcome. The seed knows
 // success and failure; a failure filter also keeps denials, which the
-// seed counts as failures.
+// seed counts as failures, and undone requests (reversed because a later
+// item of their KMIP batch failed).
 func ParseOutcomes(s string) ([]Outcome, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || strings.EqualFold(s, "all") {
@@ -186,7 +187,7 @@ func ParseOutcomes(s string) ([]Outcome, error) {
 		case Success, Denied:
 			out = append(out, o)
 		case Failure:
-			out = append(out, Failure, Denied)
+			out = append(out, Failure, Denied, Undone)
 		default:
 			return nil, fmt.Errorf("audit: event outcome %q: want all, success, failure or denied", p)
 		}

@@ -32,6 +32,7 @@ const (
 	Success Outcome = "success"
 	Failure Outcome = "failure" // the request was valid but could not be done (or was malformed)
 	Denied  Outcome = "denied"  // the principal may not do it (policy, group, revocation, authentication)
+	Undone  Outcome = "undone"  // the request succeeded, then was reversed (a KMIP Undo batch whose later item failed)
 )
 
 // Type classifies an event, for the Audit.event.types filter.

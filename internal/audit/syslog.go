@@ -123,7 +123,7 @@ func (s *syslogSink) send(seq uint64, e Event, line []byte) {
 func (s *syslogSink) format(seq uint64, e Event, line []byte) []byte {
 	sev := 6 // informational
 	switch e.Outcome {
-	case Failure:
+	case Failure, Undone:
 		sev = 5 // notice
 	case Denied:
 		sev = 4 // warning

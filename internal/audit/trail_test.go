@@ -262,8 +262,8 @@ func TestParseProperties(t *testing.T) {
 		t.Fatal("ParseTypes(keys) accepted")
 	}
 	outs, err := ParseOutcomes("success,failure")
-	if err != nil || len(outs) != 3 || !contains(outs, Denied) {
-		t.Fatalf("ParseOutcomes(success,failure) = %v, %v: a denial is a failure to the seed", outs, err)
+	if err != nil || len(outs) != 4 || !contains(outs, Denied) || !contains(outs, Undone) {
+		t.Fatalf("ParseOutcomes(success,failure) = %v, %v: a denial or an undone request is a failure to the seed", outs, err)
 	}
 	if _, err := ParseOutcomes("maybe"); err == nil {
 		t.Fatal("ParseOutcomes(maybe) accepted")

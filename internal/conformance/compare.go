@@ -21,6 +21,9 @@ type Mismatch struct {
 	Actual   string
 	// Note explains the rule that failed ("missing", "unexpected item", ...).
 	Note string
+	// NotOffered marks a Query entry keywarden deliberately does not offer
+	// (notoffered.go): the file fails, but it is not work left undone.
+	NotOffered bool
 }
 
 // String formats the mismatch on one line.
@@ -102,6 +105,10 @@ func (c *comparer) compareNode(path string, exp, act *Node, sc scope) {
 	}
 	if exp.Type == ttlv.TypeStructure && !exp.isVar() {
 		c.compareStruct(path, exp, act, sc)
+		return
+	}
+	if exp.isVar() && opensStream(exp, sc) {
+		c.bound[exp.Var] = act.Clone() // stream_var.go
 		return
 	}
 	if exp.isVar() {
@@ -369,8 +376,16 @@ func (c *comparer) compareSet(path string, exp, act []*Node, rule payloadRule, s
 		if matched {
 			continue
 		}
-		// Report against the item of the same attribute, if any.
+		// Report against the item of the same attribute, if any, or the
+		// one structure with its tag on both sides (Capability Information).
 		k := partner(it.n, act, used, rule.byTag)
+		if k < 0 && it.n.Type == ttlv.TypeStructure && eCount[it.n.Tag] == 1 && aCount[it.n.Tag] == 1 {
+			k = partner(it.n, act, used, true)
+		}
+		if k < 0 && rule.notOffered && notOffered(it.n) {
+			c.addNotOffered(p, it.n)
+			continue
+		}
 		if k < 0 {
 			c.add(p, it.n, nil, it.n.Tag, "missing")
 			continue

@@ -21,7 +21,9 @@
 //     computed with them or with an IV the server chose; the Random Number
 //     Generator attribute, unless a request set it; result messages; the
 //     server information and vendor identification of a Query answer;
-//   - Query lists may be a superset of the expected ones, Locate identifiers
+//   - Query lists may be a superset of the expected ones, and an entry
+//     keywarden deliberately does not offer (notoffered.go) is a not-offered
+//     difference, named only when nothing else differs; Locate identifiers
 //     may come in any order, Get Attributes answers may list attributes in
 //     any order (and, when the request named none, extra ones);
 //   - everything else must match exactly, in order, and every mismatch is

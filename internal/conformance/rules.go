@@ -97,6 +97,9 @@ type payloadRule struct {
 	// actual item with the same tag (the same attribute in a 2.x set);
 	// otherwise as missing.
 	byTag bool
+	// notOffered: a missing item that keywarden deliberately does not
+	// offer is a not-offered difference (notoffered.go).
+	notOffered bool
 }
 
 // payloadRuleFor returns the matching rule for the response payload of op;
@@ -104,7 +107,7 @@ type payloadRule struct {
 func payloadRuleFor(op uint32, reqPayload *Node) payloadRule {
 	switch op {
 	case uint32(kmip.OperationQuery):
-		return payloadRule{all: true, extra: true, skip: map[int]bool{
+		return payloadRule{all: true, extra: true, notOffered: true, skip: map[int]bool{
 			kmip.TagVendorIdentification: true,
 			kmip.TagServerInformation:    true,
 		}}

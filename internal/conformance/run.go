@@ -75,14 +75,20 @@ func (r Result) Passed() bool {
 }
 
 // FirstProblem describes the first failing exchange, or "" if it passed.
+// Query entries deliberately not offered are named only when nothing else
+// differs (notoffered.go).
 func (r Result) FirstProblem() string {
 	for _, e := range r.Exchanges {
+		m, ordinary := firstOrdinary(e.Mismatches)
 		switch {
 		case e.Err != nil:
 			return fmt.Sprintf("%s: %v", e.label(), e.Err)
-		case len(e.Mismatches) > 0:
-			return fmt.Sprintf("%s: %s", e.label(), e.Mismatches[0])
+		case ordinary:
+			return fmt.Sprintf("%s: %s", e.label(), m)
 		}
+	}
+	if p := r.notOfferedProblem(); p != "" {
+		return p
 	}
 	if !r.Passed() {
 		return "no exchange ran"

@@ -188,7 +188,7 @@ func (m *Manager) update(ctx context.Context, id string, fn func(o *Object) erro
 		if err := m.write(&cmd, cur, next); err != nil {
 			return nil, err
 		}
-		err = m.st.Apply(ctx, cmd)
+		err = m.apply(ctx, cmd)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -215,7 +215,7 @@ func (m *Manager) insert(ctx context.Context, objs ...*Object) error {
 			return err
 		}
 	}
-	if err := m.st.Apply(ctx, cmd); err != nil {
+	if err := m.apply(ctx, cmd); err != nil {
 		return fmt.Errorf("keys: insert: %w", err)
 	}
 	return nil

@@ -55,7 +55,7 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 		if err := m.write(&cmd, nil, next); err != nil {
 			return nil, err
 		}
-		err = m.st.Apply(ctx, cmd)
+		err = m.apply(ctx, cmd)
 		if err == store.ErrConflict {
 			continue
 		}

@@ -83,7 +83,7 @@ func (m *Manager) ReKeyKeyPair(ctx context.Context, privID string, offset *time.
 				return nil, err
 			}
 		}
-		err = m.st.Apply(ctx, cmd)
+		err = m.apply(ctx, cmd)
 		if err == store.ErrConflict {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
 // Resolver identifies the principal behind a client certificate: the
@@ -140,6 +141,7 @@ var readOnlyOps = map[kmip.Operation]bool{
 	kmip.OperationGetAttributes: true, kmip.OperationGetAttributeList: true, kmip.OperationCheck: true,
 	// Poll and Cancel reach only the results of the caller's own requests.
 	kmip.OperationPoll: true, kmip.OperationCancel: true,
+	kmip2.OperationPing: true, // KMIP 2.1: answers nothing
 }
 
 // permitted applies the principal's operation limits.

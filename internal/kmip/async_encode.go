@@ -8,8 +8,9 @@ import (
 
 // ovh/kmip-go v0.8.1 encodes a Result Reason in every batch item whose
 // status is not Success, a zero one included. An Operation Pending item
-// has no reason (KMIP 1.x section 6.7): stripPendingReasons removes it from
-// the encoded response message, walking the TTLV framing.
+// has no reason (KMIP 1.x section 6.7), nor has an Operation Undone one
+// (a reason is for failures): stripPendingReasons removes it from the
+// encoded response message, walking the TTLV framing.
 
 const (
 	pendHeaderLen      = 8
@@ -93,7 +94,8 @@ func stripPendingReasons(msg []byte) []byte {
 		}
 		pending := false
 		for _, f := range fields {
-			if f.tag == kmip.TagResultStatus && len(f.body) == 4 && binary.BigEndian.Uint32(f.body) == uint32(kmip.ResultStatusOperationPending) {
+			if f.tag == kmip.TagResultStatus && len(f.body) == 4 && (binary.BigEndian.Uint32(f.body) == uint32(kmip.ResultStatusOperationPending) ||
+				binary.BigEndian.Uint32(f.body) == uint32(kmip.ResultStatusOperationUndone)) { // undone: undo.go
 				pending = true
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 	"github.com/keywarden/keywarden/internal/pki"
 )
 
@@ -81,7 +82,8 @@ func opType(op kmip.Operation) audit.Type {
 	case kmip.OperationCertify, kmip.OperationReCertify:
 		return audit.TypeKey
 	case kmip.OperationActivate, kmip.OperationRevoke, kmip.OperationDestroy, kmip.OperationArchive,
-		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute:
+		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute,
+		kmip2.OperationAdjustAttribute, kmip2.OperationSetAttribute:
 		return audit.TypeLifecycle
 	}
 	return audit.TypeQuery
@@ -278,7 +280,7 @@ func requestNamesObject(req kmip.OperationPayload) bool {
 		*payloads.ArchiveRequestPayload, *payloads.RecoverRequestPayload, *payloads.RekeyRequestPayload, *payloads.RekeyKeyPairRequestPayload,
 		*payloads.ObtainLeaseRequestPayload, *payloads.GetUsageAllocationRequestPayload, *CheckRequestPayload,
 		*payloads.EncryptRequestPayload, *payloads.DecryptRequestPayload, *payloads.SignRequestPayload,
-		*payloads.SignatureVerifyRequestPayload:
+		*payloads.SignatureVerifyRequestPayload, *kmip2.AdjustAttributeRequestPayload, *kmip2.SetAttributeRequestPayload:
 		return true
 	case *CertifyRequestPayload, *ReCertifyRequestPayload:
 		return true
@@ -332,6 +334,10 @@ func requestID(req kmip.OperationPayload) string {
 	case *payloads.SignRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.SignatureVerifyRequestPayload:
+		return p.UniqueIdentifier
+	case *kmip2.AdjustAttributeRequestPayload:
+		return p.UniqueIdentifier
+	case *kmip2.SetAttributeRequestPayload:
 		return p.UniqueIdentifier
 	}
 	return ""

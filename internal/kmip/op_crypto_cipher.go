@@ -35,6 +35,9 @@ var (
 
 func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.EncryptRequestPayload)
+	if streamed(req.CorrelationValue, req.InitIndicator) {
+		return r.encryptPart(ctx, b, req) // op_crypto_stream.go
+	}
 	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useEncrypt)
 	if err != nil {
 		return nil, err
@@ -81,6 +84,9 @@ func (r *Router) encrypt(ctx context.Context, b *batch, p kmip.OperationPayload)
 
 func (r *Router) decrypt(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.DecryptRequestPayload)
+	if streamed(req.CorrelationValue, req.InitIndicator) {
+		return r.decryptPart(ctx, b, req) // op_crypto_stream.go
+	}
 	o, err := r.singlePartKey(ctx, b, req.CorrelationValue, req.InitIndicator, req.UniqueIdentifier, useDecrypt)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,7 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 		case kmip.QueryFunctionOperations:
 			resp.Operations = r.supportedOperations(b.version)
 			if b.v2 != nil {
-				resp.Operations = append(resp.Operations, opOrder2...)
+				resp.Operations = append(resp.Operations, opOrder2For(b.v2.version)...)
 			}
 		case kmip.QueryFunctionObjects:
 			resp.ObjectType = objectTypes
@@ -65,6 +65,8 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 			// value as the Random Number Generator attribute of generated
 			// objects.
 			resp.RNGParameters = []kmip.RNGParameters{{RNGAlgorithm: kmip.RNGAlgorithmUnspecified}}
+		default:
+			queryMore(b, f, resp)
 		}
 	}
 	return resp, nil

@@ -20,7 +20,7 @@ import (
 func (r *Router) limitResponseSize(msg *kmip.RequestMessage, out *kmip.ResponseMessage) []byte {
 	enc := ttlv.MarshalTTLV(out)
 	for _, it := range out.BatchItem {
-		if it.ResultStatus == kmip.ResultStatusOperationPending {
+		if it.ResultStatus == kmip.ResultStatusOperationPending || it.ResultStatus == kmip.ResultStatusOperationUndone {
 			enc = stripPendingReasons(enc)
 			break
 		}

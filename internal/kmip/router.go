@@ -42,6 +42,7 @@ type Router struct {
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
+	streams  streamTable  // open multi-part Encrypt and Decrypt (op_crypto_stream.go)
 }
 
 // NewRouter returns the KMIP router over a Manager.
@@ -188,7 +189,7 @@ func negotiate(v kmip.ProtocolVersion) kmip.ProtocolVersion {
 }
 
 // run executes the batch items in order, honouring the Batch Error
-// Continuation Option (Stop by default; Undo is refused).
+// Continuation Option (Stop by default; Undo: undo.go).
 //
 // Every answered item is audited (see WithAudit); items a stopped batch
 // leaves unanswered are not.
@@ -232,12 +233,7 @@ func (r *Router) runAs(ctx context.Context, peer Peer, msg *kmip.RequestMessage,
 	}
 	cont := msg.Header.BatchErrorContinuationOption
 	if cont == kmip.BatchErrorContinuationOptionUndo {
-		e := kerr(kmip.ResultReasonFeatureNotSupported, "batch error continuation option Undo is not supported")
-		for _, it := range msg.BatchItem {
-			resp.BatchItem = append(resp.BatchItem, r.audited(ctx, b, it, failed(it, e), e, opType(it.Operation), "", start))
-		}
-		resp.Header.BatchCount = int32(len(resp.BatchItem))
-		return resp
+		return r.runUndo(ctx, b, msg, resp, start) // undo.go
 	}
 	for i, it := range msg.BatchItem {
 		itemStart := start

@@ -30,6 +30,9 @@ type v2State struct {
 	reasons []kmip.ResultReason
 	// t is the request's translation (Current Attributes, by item).
 	t *kmip2.Translation
+	// outputs are the Data outputs later items of the batch take, by
+	// operation (v2chain.go).
+	outputs map[kmip.Operation][]byte
 }
 
 // current returns the Current Attribute of the item being run.
@@ -105,7 +108,9 @@ func (r *Router) handleV2(ctx context.Context, peer Peer, req []byte, v kmip.Pro
 		r.log.Warn("kmip: rejected message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
 		return fail(toKMIP(err), nil)
 	}
+	markUntranslated(msg, t)
 	st := &v2State{version: v, t: t}
+	defer st.wipe()
 	out := r.runAs(ctx, peer, msg, start, st)
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("kmip: 2.x request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
@@ -176,15 +181,35 @@ func (r *Router) logOp(_ context.Context, b *batch, p kmip.OperationPayload) (km
 	return &kmip2.LogResponsePayload{}, nil
 }
 
-// operations2 are the operations only 2.x clients may call, in the order
-// Query reports them.
+// operations2 are the operations only 2.x clients may call.
 func (r *Router) operations2() map[kmip.Operation]opFunc {
 	return map[kmip.Operation]opFunc{
-		kmip2.OperationInterop:      r.interop,
-		kmip2.OperationLog:          r.logOp,
-		kmip2.OperationSetAttribute: r.setAttribute,
+		kmip2.OperationInterop:         r.interop,
+		kmip2.OperationLog:             r.logOp,
+		kmip2.OperationSetAttribute:    r.setAttribute,
+		kmip2.OperationAdjustAttribute: r.adjustAttribute,
+		kmip2.OperationPing:            r.ping,
 	}
 }
 
 // opOrder2 lists the 2.x-only operations in the order Query reports them.
-var opOrder2 = []kmip.Operation{kmip2.OperationLog, kmip2.OperationSetAttribute, kmip2.OperationInterop}
+var opOrder2 = []kmip.Operation{
+	kmip2.OperationLog, kmip2.OperationAdjustAttribute, kmip2.OperationSetAttribute, kmip2.OperationInterop,
+}
+
+// opOrder2For lists the 2.x-only operations of version v (Ping came with
+// 2.1) in the order Query reports them.
+func opOrder2For(v kmip.ProtocolVersion) []kmip.Operation {
+	if v.ProtocolVersionMajor == 2 && v.ProtocolVersionMinor >= 1 {
+		return append(slices.Clone(opOrder2), kmip2.OperationPing)
+	}
+	return opOrder2
+}
+
+// ping answers the KMIP 2.1 Ping operation: nothing in, nothing out.
+func (r *Router) ping(_ context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
+	if _, ok := p.(*kmip2.PingRequestPayload); !ok || b.v2 == nil || b.v2.version.ProtocolVersionMinor < 1 {
+		return nil, errOperationNotSupp
+	}
+	return &kmip2.PingResponsePayload{}, nil
+}

@@ -30,6 +30,8 @@ func (r *Router) wrapV2() {
 		r.ops[kmip.OperationGetAttributeList] = r.withDerived(f)
 	}
 	r.v2Checks()
+	r.chainData()
+	r.refuseUntranslated()
 }
 
 // withDerived wraps Get Attributes or Get Attribute List.

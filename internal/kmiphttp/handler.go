@@ -174,12 +174,15 @@ func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 }
 
 // toText returns the conversion of a binary TTLV response to a text
-// encoding, through the typed response message, else a generic value.
+// encoding, through the typed response message, else a generic value. A
+// response with an Operation Pending item goes through the generic value:
+// ovh's typed batch item would give it back the zero Result Reason the
+// router left out (a pending item has a correlation value, no reason).
 func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
 		var msg kmip.ResponseMessage
-		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil {
+		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil && !hasPending(&msg) {
 			return marshal(&msg), nil
 		}
 		var v ttlv.Value
@@ -188,6 +191,16 @@ func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 		}
 		return marshal(&v), nil
 	}
+}
+
+// hasPending reports whether a response has an Operation Pending item.
+func hasPending(msg *kmip.ResponseMessage) bool {
+	for _, it := range msg.BatchItem {
+		if it.ResultStatus == kmip.ResultStatusOperationPending {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverCodec turns a panic of the ovh codecs into an error.

@@ -83,6 +83,9 @@ func decoded(t *testing.T, msg []byte) (ttlv.Struct, *Translation, error) {
 	if err != nil {
 		return nil, tr, err
 	}
+	if _, err := tr.Failed(0); err != nil {
+		return nil, tr, err
+	}
 	if v, ok := PeekVersion(out); !ok || v != kmip.V1_4 {
 		t.Fatalf("translated version %v, %v; want 1.4", v, ok)
 	}

@@ -28,6 +28,38 @@ type itemState struct {
 	// current is the 1.x form of a Modify or Delete Attribute's Current
 	// Attribute, whose instance index the server resolves.
 	current *ttlv.Value
+	// failed is why the item could not be translated; the 1.4 message
+	// carries it as a placeholder (see placeholder).
+	failed error
+	// ephemeral: the item's Data output stays in the server; dataFrom:
+	// the operation whose earlier output is the item's Data (chain.go).
+	ephemeral bool
+	dataFrom  kmip.Operation
+}
+
+// Failed returns the operation of the i-th batch item and why it could not
+// be translated, or nil when it was. The 1.4 message carries such an item
+// as a placeholder, an empty Query, which the server must answer with the
+// failure instead of running it.
+func (t *Translation) Failed(i int) (kmip.Operation, error) {
+	if t == nil || i < 0 || i >= len(t.items) {
+		return 0, nil
+	}
+	return t.items[i].op, t.items[i].failed
+}
+
+// placeholder turns a batch item that could not be translated into an
+// empty Query (harmless if ever run) that ovh's codec decodes, keeping
+// the item's other fields (Unique Batch Item ID, extensions).
+func placeholder(item ttlv.Struct) {
+	for i := range item {
+		switch item[i].Tag {
+		case kmip.TagOperation:
+			item[i].Value = ttlv.Enum(kmip.OperationQuery)
+		case kmip.TagRequestPayload:
+			item[i].Value = ttlv.Struct{}
+		}
+	}
 }
 
 // Current returns the Current Attribute of the i-th batch item of a Modify
@@ -46,6 +78,8 @@ func (t *Translation) Current(i int) (name kmip.AttributeName, value ttlv.Value,
 
 // Request rewrites a 2.x TTLV request message as the 1.4 message that
 // means the same, for ovh's codec. The Translation answers it (Response).
+// It fails only when the message itself cannot be read; a batch item that
+// cannot be translated is recorded in the Translation (Failed).
 func Request(msg []byte) ([]byte, *Translation, error) {
 	var m ttlv.Value
 	if err := ttlv.UnmarshalTTLV(msg, &m); err != nil {
@@ -77,12 +111,22 @@ func Request(msg []byte) ([]byte, *Translation, error) {
 			e, _ := op.Value.(ttlv.Enum)
 			st.op = kmip.Operation(e)
 		}
-		if p := child(item, kmip.TagRequestPayload); p != nil {
-			s, err := requestPayload(structOf(p), &st)
-			if err != nil {
-				return nil, t, err
+		item, eph, err := ephemeral(item)
+		root[i].Value, st.ephemeral = item, eph
+		if p := child(item, kmip.TagRequestPayload); p != nil && err == nil {
+			var s ttlv.Struct
+			s, err = dataReference(structOf(p), &st)
+			if err == nil {
+				s, err = requestPayload(s, &st)
 			}
-			p.Value = s
+			if err == nil {
+				p.Value = s
+			}
+		}
+		if err != nil {
+			// This item fails alone; the others are translated.
+			st.failed = err
+			placeholder(item)
 		}
 		t.items = append(t.items, st)
 	}
@@ -130,6 +174,8 @@ func requestPayload(p ttlv.Struct, st *itemState) (ttlv.Struct, error) {
 		return newAttribute(p, st)
 	case kmip.OperationDeleteAttribute:
 		return deleteAttribute(p, st)
+	case OperationAdjustAttribute:
+		return adjustAttribute(p)
 	}
 	return p, nil
 }
@@ -306,6 +352,32 @@ func deleteAttribute(p ttlv.Struct, st *itemState) (ttlv.Struct, error) {
 		default:
 			out = append(out, v)
 		}
+	}
+	return out, nil
+}
+
+// adjustAttribute turns the Attribute Reference of Adjust Attribute into an
+// Attribute Name. An attribute the server derives cannot be adjusted.
+func adjustAttribute(p ttlv.Struct) (ttlv.Struct, error) {
+	out := make(ttlv.Struct, 0, len(p))
+	refs := 0
+	for _, v := range p {
+		if v.Tag != TagAttributeReference {
+			out = append(out, v)
+			continue
+		}
+		refs++
+		name, tag, err := refTo1(v)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return nil, fmt.Errorf("%w: %s", ErrReadOnly, ttlv.TagString(tag))
+		}
+		out = append(out, ttlv.Value{Tag: kmip.TagAttributeName, Value: string(name)})
+	}
+	if refs != 1 {
+		return nil, fmt.Errorf("%w: adjust attribute names %d attributes", ErrMalformed, refs)
 	}
 	return out, nil
 }

@@ -45,6 +45,11 @@ func Response(msg []byte, t *Translation, v kmip.ProtocolVersion, reasons []kmip
 		if p == nil {
 			continue
 		}
+		if st.ephemeral {
+			// Its output stays in the server (chain.go).
+			p.Value = ttlv.Struct{}
+			continue
+		}
 		p.Value = responsePayload(structOf(p), st)
 	}
 	return ttlv.MarshalTTLV(m), nil
@@ -68,7 +73,8 @@ func responsePayload(p ttlv.Struct, st itemState) ttlv.Struct {
 			}
 		}
 		return out
-	case kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, OperationSetAttribute:
+	case kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, OperationSetAttribute,
+		OperationAdjustAttribute:
 		// 2.x answers the Unique Identifier only.
 		return keep(p, kmip.TagUniqueIdentifier)
 	}
