@@ -52,7 +52,7 @@ func (m *Manager) Certify(ctx context.Context, pubID string, cert *kmip.Certific
 		if err := m.write(&cmd, nil, next); err != nil {
 			return nil, err
 		}
-		err = m.st.Apply(ctx, cmd)
+		err = m.apply(ctx, cmd)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -117,7 +117,7 @@ func (m *Manager) ReCertify(ctx context.Context, oldID string, cert *kmip.Certif
 		if err := m.write(&cmd, nil, next); err != nil {
 			return nil, err
 		}
-		err = m.st.Apply(ctx, cmd)
+		err = m.apply(ctx, cmd)
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
