@@ -35,5 +35,6 @@ func (r *Router) locate(ctx context.Context, b *batch, p kmip.OperationPayload) 
 	if len(ids) > 0 {
 		b.placeholder = ids[0]
 	}
+	b.locatedNothing(len(ids) == 0)
 	return resp, nil
 }
