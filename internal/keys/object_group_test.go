@@ -20,7 +20,9 @@ func TestClientObjectGroups(t *testing.T) {
 	b := WithAccess(bg, Access{Group: "tapes_b"})
 	admin := WithAccess(bg, Access{AllGroups: true})
 	group := kmip.Attribute{AttributeName: kmip.AttributeNameObjectGroup, AttributeValue: "ClientFreshTest"}
-	fresh := func(v bool) kmip.Attribute { return kmip.Attribute{AttributeName: kmip.AttributeNameFresh, AttributeValue: v} }
+	fresh := func(v bool) kmip.Attribute {
+		return kmip.Attribute{AttributeName: kmip.AttributeNameFresh, AttributeValue: v}
+	}
 	material := make([]byte, 32)
 	register := func(t *testing.T, ctx context.Context, attrs ...kmip.Attribute) *Object {
 		t.Helper()
