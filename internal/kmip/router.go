@@ -41,6 +41,8 @@ type Router struct {
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
+	// freshGroups are the Object Groups filled on demand (op_locate_fresh.go).
+	freshGroups map[string]bool
 }
 
 // NewRouter returns the KMIP router over a Manager.
