@@ -39,6 +39,10 @@ type Object struct {
 	UsageUsed int64
 	Attrs     []kmip.Attribute
 	Value     kmip.Object
+	// Registered is the key object exactly as a client registered it
+	// wrapped (Key Wrapping Data), for Get with Key Wrap Type As
+	// Registered; nil for every other object. See wrapped.go.
+	Registered kmip.Object
 }
 
 // record is the stored envelope of an Object, sealed by the barrier.
@@ -53,6 +57,8 @@ type record struct {
 	UsageUsed int64  `json:"usage,omitempty"`
 	Attrs     []byte `json:"attrs"`
 	Value     []byte `json:"value,omitempty"`
+	// Registered is absent from records written before it existed.
+	Registered []byte `json:"registered,omitempty"`
 }
 
 const recordVersion = 1
@@ -68,6 +74,9 @@ func encodeObject(o *Object) ([]byte, error) {
 	}
 	if o.Value != nil {
 		r.Value = ttlv.MarshalTTLV(o.Value)
+	}
+	if o.Registered != nil {
+		r.Registered = ttlv.MarshalTTLV(o.Registered)
 	}
 	return json.Marshal(&r)
 }
@@ -106,6 +115,16 @@ func decodeObject(b []byte) (*Object, error) {
 			return nil, fmt.Errorf("decode value: %w", err)
 		}
 		o.Value = v
+	}
+	if len(r.Registered) > 0 {
+		v, err := kmip.NewObjectForType(o.Type)
+		if err != nil {
+			return nil, fmt.Errorf("decode registered value: %w", err)
+		}
+		if err := ttlv.UnmarshalTTLV(r.Registered, v); err != nil {
+			return nil, fmt.Errorf("decode registered value: %w", err)
+		}
+		o.Registered = v
 	}
 	return o, nil
 }

@@ -99,10 +99,7 @@ func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Durat
 			carry = append(carry, a)
 		}
 	}
-	for _, a := range attrs {
-		carry = removeNamed(carry, a.AttributeName)
-	}
-	carry = append(carry, attrs...)
+	carry = withTemplate(carry, attrs)
 	for n, t := range shiftDates(old, now, offset) {
 		carry = removeNamed(carry, n)
 		carry = append(carry, kmip.Attribute{AttributeName: n, AttributeValue: t})

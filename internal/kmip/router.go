@@ -42,6 +42,8 @@ type Router struct {
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
 	streams  streamTable  // open multi-part Encrypt and Decrypt (op_crypto_stream.go)
+	// freshGroups are the Object Groups filled on demand (op_locate_fresh.go).
+	freshGroups map[string]bool
 }
 
 // NewRouter returns the KMIP router over a Manager.
@@ -72,12 +74,18 @@ type batch struct {
 	obj *keys.Object
 	// v2 is set when the client spoke KMIP 2.x (see v2.go).
 	v2 *v2State
+	// locatedNone: the last Locate found nothing, so the empty ID
+	// placeholder names no object (Item Not Found, op_locate_none.go).
+	locatedNone bool
 }
 
 // id resolves an omitted Unique Identifier to the ID placeholder.
 func (b *batch) id(given string) (string, error) {
 	if given != "" {
 		return given, nil
+	}
+	if b.placeholder == "" && b.locatedNone {
+		return "", errLocatedNone
 	}
 	if b.placeholder == "" {
 		return "", errMissingID
