@@ -63,6 +63,9 @@ func TestOASISVectors(t *testing.T) {
 					t.Run(g.name, func(t *testing.T) {
 						env := testenv.Start(t, testenv.WithLogger(serverLogger()),
 							testenv.WithConfig(func(c *server.Config) { c.KMIPHTTPAddr = "127.0.0.1:0" }))
+						if needsCredentials(g.name) {
+							setupCredentials(t, env) // credentials_test.go
+						}
 						prov := conformance.NewProvenance()
 						run := func(t *testing.T, f string) {
 							o := runFile(t, env, prov, version, filepath.Join(dir, f))
