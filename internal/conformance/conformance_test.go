@@ -68,6 +68,9 @@ func TestOASISVectors(t *testing.T) {
 								// Object Group "default" are made on demand (TC_151).
 								c.FreshGroups = []string{"default"}
 							}))
+						if needsCredentials(g.name) {
+							setupCredentials(t, env) // credentials_test.go
+						}
 						prov := conformance.NewProvenance()
 						run := func(t *testing.T, f string) {
 							o := runFile(t, env, prov, version, filepath.Join(dir, f))

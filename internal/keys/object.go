@@ -43,6 +43,10 @@ type Object struct {
 	// wrapped (Key Wrapping Data), for Get with Key Wrap Type As
 	// Registered; nil for every other object. See wrapped.go.
 	Registered kmip.Object
+
+	// Owner is the credential identity that created the object, if any
+	// (owner.go).
+	Owner string
 }
 
 // record is the stored envelope of an Object, sealed by the barrier.
@@ -51,6 +55,7 @@ type record struct {
 	ID        string `json:"id"`
 	Type      uint32 `json:"type"`
 	Group     string `json:"group"`
+	Owner     string `json:"owner,omitempty"`
 	Origin    uint8  `json:"origin"`
 	State     uint32 `json:"state"`
 	Archived  bool   `json:"archived,omitempty"`
@@ -65,7 +70,7 @@ const recordVersion = 1
 
 func encodeObject(o *Object) ([]byte, error) {
 	r := record{
-		V: recordVersion, ID: o.ID, Type: uint32(o.Type), Group: o.Group, Origin: uint8(o.Origin),
+		V: recordVersion, ID: o.ID, Type: uint32(o.Type), Group: o.Group, Owner: o.Owner, Origin: uint8(o.Origin),
 		State: uint32(o.State), Archived: o.Archived, UsageUsed: o.UsageUsed,
 	}
 	for _, a := range o.Attrs {
@@ -90,7 +95,7 @@ func decodeObject(b []byte) (*Object, error) {
 		return nil, fmt.Errorf("decode record: unknown record version %d", r.V)
 	}
 	o := &Object{
-		ID: r.ID, Type: kmip.ObjectType(r.Type), Group: r.Group, Origin: Origin(r.Origin),
+		ID: r.ID, Type: kmip.ObjectType(r.Type), Group: r.Group, Owner: r.Owner, Origin: Origin(r.Origin),
 		State: kmip.State(r.State), Archived: r.Archived, UsageUsed: r.UsageUsed,
 	}
 	if len(r.Attrs) > 0 {

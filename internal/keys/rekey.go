@@ -108,7 +108,7 @@ func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Durat
 	if err != nil {
 		return nil, nil, err
 	}
-	next.Group = old.Group
+	next.Group, next.Owner = old.Group, old.Owner
 	next.Attrs = append(next.Attrs, kmip.Attribute{AttributeName: kmip.AttributeNameLink,
 		AttributeValue: kmip.Link{LinkType: kmip.LinkTypeReplacedObjectLink, LinkedObjectIdentifier: old.ID}})
 	prev = old.Clone()

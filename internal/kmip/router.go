@@ -37,6 +37,7 @@ type Router struct {
 	metrics  Metrics
 	usage    UsageRecorder
 	cache    principals
+	users    userCache      // verified user credentials (credentials.go)
 	audit    audit.Recorder // nil: no events
 	node     string
 	gate     ServeGate    // nil: every object may be served
@@ -218,6 +219,9 @@ func (r *Router) runAs(ctx context.Context, peer Peer, msg *kmip.RequestMessage,
 		return resp
 	}
 	p, err := r.principal(ctx, peer, b.fingerprint, b.serial)
+	if err == nil {
+		p, err = r.narrow(ctx, peer, msg.Header, p) // request credentials (credentials.go)
+	}
 	if err != nil {
 		ke := toKMIP(err)
 		b.principal = p
