@@ -40,6 +40,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newBackupCommand(), newRestoreCommand())
 	root.AddCommand(newMigrateCommand())
 	root.AddCommand(newClusterCommand())
+	root.AddCommand(newKMIPUserCommand())
 	return root
 }
 

@@ -204,6 +204,7 @@ func serverConfig(f *config.File) (server.Config, error) {
 		MaxConns: c.Limits.MaxConns, MaxMessageSize: c.Limits.MaxMessageSize,
 		RequireHSM:   c.RequireHSM,
 		NoAuditTrail: !c.Audit.Enabled,
+		FreshGroups:  c.KMIP.FreshGroups,
 		Defaults: server.GroupDefaults{
 			Unknown: devices.Policy(c.Devices.Unknown),
 			Alias1:  c.Drive.Alias1, Alias2: c.Drive.Alias2,

@@ -77,6 +77,10 @@ var routeTable = []route{
 	{"POST", "/v1/devices/{id}/approve", "device.approve", operators, noBody, write, (*Handler).approveDevice},
 	{"POST", "/v1/devices/{id}/reject", "device.reject", operators, noBody, write, (*Handler).rejectDevice},
 
+	{"GET", "/v1/kmip-users", "kmip-user.list", everyone, noBody, read, (*Handler).listKMIPUsers},
+	{"POST", "/v1/kmip-users", "kmip-user.add", adminOnly, smallBody, write, (*Handler).addKMIPUser},
+	{"DELETE", "/v1/kmip-users/{name}", "kmip-user.remove", adminOnly, noBody, write, (*Handler).removeKMIPUser},
+
 	{"GET", "/v1/pending", "pending.list", everyone, noBody, read, (*Handler).listPending},
 	{"POST", "/v1/pending/certs/{fp}/accept", "pending.accept", operators, smallBody, write, (*Handler).acceptCert},
 	{"POST", "/v1/pending/certs/{fp}/reject", "pending.reject", operators, noBody, write, (*Handler).rejectCert},

@@ -63,6 +63,12 @@ var routeCases = map[string]routeCase{
 	"POST /v1/devices/{id}/approve": {operators, "/v1/devices/nosuch/approve", noBody},
 	"POST /v1/devices/{id}/reject":  {operators, "/v1/devices/nosuch/reject", noBody},
 
+	"GET /v1/kmip-users": {readers, "/v1/kmip-users", noBody},
+	"POST /v1/kmip-users": {adminOnly, "/v1/kmip-users", func(c string) any {
+		return map[string]any{"name": "matrix-" + c, "password": "route matrix password"}
+	}},
+	"DELETE /v1/kmip-users/{name}": {adminOnly, "/v1/kmip-users/nosuch", noBody},
+
 	"GET /v1/pending": {readers, "/v1/pending", noBody},
 	"POST /v1/pending/certs/{fp}/accept": {operators, "/v1/pending/certs/" + noFP + "/accept", func(string) any {
 		return map[string]any{"group": "default"}

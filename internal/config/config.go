@@ -73,6 +73,8 @@ type Config struct {
 	Usage Usage
 	// Limits bound connections and messages.
 	Limits Limits
+	// KMIP holds KMIP server policies.
+	KMIP KMIP
 }
 
 // Listeners are HOST:PORT addresses; port 0 picks a free port.
@@ -158,6 +160,14 @@ type Limits struct {
 	MaxMessageSize int
 	// ShutdownGrace is how long in-flight requests may run after SIGTERM.
 	ShutdownGrace time.Duration
+}
+
+// KMIP holds KMIP server policies.
+type KMIP struct {
+	// FreshGroups are the Object Groups whose fresh members the server
+	// makes on demand for a Locate (KMIP 1.1+ Object Group Member Fresh):
+	// AES-256 keys for Encrypt and Decrypt. Empty: none.
+	FreshGroups []string
 }
 
 // Defaults returns the configuration of a server started with no file,

@@ -39,7 +39,7 @@ func (k *key) full() string {
 }
 
 // sections are the native file's tables, in output order.
-var sections = []string{"", "listeners", "tls", "devices", "drive", "audit", "usage", "limits"}
+var sections = []string{"", "listeners", "tls", "devices", "drive", "audit", "usage", "limits", "kmip"}
 
 // schema lists every key in output order.
 var schema = []*key{
@@ -86,6 +86,8 @@ var schema = []*key{
 	{section: "limits", name: "max_conns", env: "KEYWARDEN_MAX_CONNS", kind: kindInt, help: "KMIP connections served at once; 0: default", ptr: func(c *Config) any { return &c.Limits.MaxConns }},
 	{section: "limits", name: "max_message_size", env: "KEYWARDEN_MAX_MESSAGE_SIZE", kind: kindSize, help: "largest KMIP request; 0: default", ptr: func(c *Config) any { return &c.Limits.MaxMessageSize }},
 	{section: "limits", name: "shutdown_grace", env: "KEYWARDEN_SHUTDOWN_GRACE", kind: kindDuration, help: "drain time after SIGTERM", ptr: func(c *Config) any { return &c.Limits.ShutdownGrace }},
+
+	{section: "kmip", name: "fresh_groups", env: "KEYWARDEN_KMIP_FRESH_GROUPS", kind: kindList, help: "Object Groups whose fresh members a Locate makes on demand (AES-256); empty: none", ptr: func(c *Config) any { return &c.KMIP.FreshGroups }},
 }
 
 // lookup returns the key named full ("listeners.kmip").

@@ -62,7 +62,15 @@ func TestOASISVectors(t *testing.T) {
 					// A group has its own server, stopped when it is done.
 					t.Run(g.name, func(t *testing.T) {
 						env := testenv.Start(t, testenv.WithLogger(serverLogger()),
-							testenv.WithConfig(func(c *server.Config) { c.KMIPHTTPAddr = "127.0.0.1:0" }))
+							testenv.WithConfig(func(c *server.Config) {
+								c.KMIPHTTPAddr = "127.0.0.1:0"
+								// As an administrator may: fresh members of the
+								// Object Group "default" are made on demand (TC_151).
+								c.FreshGroups = []string{"default"}
+							}))
+						if needsCredentials(g.name) {
+							setupCredentials(t, env) // credentials_test.go
+						}
 						prov := conformance.NewProvenance()
 						run := func(t *testing.T, f string) {
 							o := runFile(t, env, prov, version, filepath.Join(dir, f))

@@ -21,6 +21,8 @@ type Provenance struct {
 	// public holds the public keys: encrypting with one (RSA OAEP or
 	// PKCS#1 v1.5) is randomized, so its output is never reproducible.
 	public map[string]bool
+	// seen holds every identifier a response returned (fresh.go).
+	seen map[string]bool
 	// issued: the keys certificates from Certify must certify (certify.go).
 	issued issuedKeys
 }

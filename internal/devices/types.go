@@ -144,4 +144,7 @@ type Principal struct {
 	// AllowedOps limits KMIP operations (the device group's list); empty: all.
 	AllowedOps []string
 	DeviceID   string
+	// Owner is set when a request credential narrowed the certificate's
+	// identity (narrow.go): the principal owns the objects it creates.
+	Owner string
 }

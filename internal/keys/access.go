@@ -16,6 +16,9 @@ type Access struct {
 	AllGroups bool
 	// ReadOnly forbids every change.
 	ReadOnly bool
+	// Owner, when set, is the identity a request credential narrowed the
+	// caller to (owner.go): its new objects are owned by it.
+	Owner string
 }
 
 type accessKey struct{}
@@ -44,10 +47,11 @@ func (a Access) sees(o *Object) bool {
 
 // visible returns ErrNotFound for an object the caller may not see.
 func visible(ctx context.Context, o *Object) error {
-	if !accessOf(ctx).sees(o) {
+	a := accessOf(ctx)
+	if !a.sees(o) {
 		return ErrNotFound
 	}
-	return nil
+	return a.mayUse(o)
 }
 
 // writable refuses changes to read-only callers.

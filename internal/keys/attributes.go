@@ -60,7 +60,7 @@ var attrRules = map[kmip.AttributeName]attrRule{
 	kmip.AttributeNameLastChangeDate:                 {},
 	// KMIP 1.1
 	kmip.AttributeNameCertificateLength:         {since: 1},
-	kmip.AttributeNameFresh:                     {since: 1},
+	kmip.AttributeNameFresh:                     {since: 1, onCreate: true}, // §3.34: initially set by server or client
 	kmip.AttributeNameX509CertificateIdentifier: {since: 1},
 	kmip.AttributeNameX509CertificateSubject:    {since: 1},
 	kmip.AttributeNameX509CertificateIssuer:     {since: 1},
@@ -140,6 +140,9 @@ func checkCreationAttrs(attrs []kmip.Attribute, register bool) error {
 func checkAttrValue(a kmip.Attribute) error {
 	if a.AttributeValue == nil {
 		return fmt.Errorf("%w: attribute %q has no value", ErrInvalidField, a.AttributeName)
+	}
+	if _, ok := a.AttributeValue.(bool); a.AttributeName == kmip.AttributeNameFresh && !ok {
+		return fmt.Errorf("%w: Fresh must be a Boolean", ErrInvalidField)
 	}
 	switch v := a.AttributeValue.(type) {
 	case kmip.Name:

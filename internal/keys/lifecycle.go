@@ -90,6 +90,7 @@ func (m *Manager) Destroy(ctx context.Context, id string) error {
 			return fmt.Errorf("%w: object is already destroyed", ErrWrongState)
 		}
 		o.Value = nil
+		o.Registered = nil
 		o.setAttr(kmip.AttributeNameDestroyDate, now)
 		m.touch(o, now)
 		return nil

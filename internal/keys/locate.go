@@ -46,7 +46,7 @@ func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, tota
 		wantsState = wantsState || a.AttributeName == kmip.AttributeNameState
 	}
 	match := func(o *Object) bool {
-		if !access.sees(o) {
+		if !access.sees(o) || access.mayUse(o) != nil {
 			return false
 		}
 		// Destroyed objects keep their metadata but are found only when the

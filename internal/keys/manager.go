@@ -205,10 +205,10 @@ func (m *Manager) insert(ctx context.Context, objs ...*Object) error {
 	if err := writable(ctx); err != nil {
 		return err
 	}
-	group := accessOf(ctx).Group
+	group, owner := accessOf(ctx).Group, accessOf(ctx).Owner
 	var cmd store.Command
 	for _, o := range objs {
-		o.Group = group
+		o.Group, o.Owner = group, owner
 	}
 	for _, o := range objs {
 		if err := m.write(&cmd, nil, o); err != nil {

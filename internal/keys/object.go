@@ -39,6 +39,14 @@ type Object struct {
 	UsageUsed int64
 	Attrs     []kmip.Attribute
 	Value     kmip.Object
+	// Registered is the key object exactly as a client registered it
+	// wrapped (Key Wrapping Data), for Get with Key Wrap Type As
+	// Registered; nil for every other object. See wrapped.go.
+	Registered kmip.Object
+
+	// Owner is the credential identity that created the object, if any
+	// (owner.go).
+	Owner string
 }
 
 // record is the stored envelope of an Object, sealed by the barrier.
@@ -47,19 +55,22 @@ type record struct {
 	ID        string `json:"id"`
 	Type      uint32 `json:"type"`
 	Group     string `json:"group"`
+	Owner     string `json:"owner,omitempty"`
 	Origin    uint8  `json:"origin"`
 	State     uint32 `json:"state"`
 	Archived  bool   `json:"archived,omitempty"`
 	UsageUsed int64  `json:"usage,omitempty"`
 	Attrs     []byte `json:"attrs"`
 	Value     []byte `json:"value,omitempty"`
+	// Registered is absent from records written before it existed.
+	Registered []byte `json:"registered,omitempty"`
 }
 
 const recordVersion = 1
 
 func encodeObject(o *Object) ([]byte, error) {
 	r := record{
-		V: recordVersion, ID: o.ID, Type: uint32(o.Type), Group: o.Group, Origin: uint8(o.Origin),
+		V: recordVersion, ID: o.ID, Type: uint32(o.Type), Group: o.Group, Owner: o.Owner, Origin: uint8(o.Origin),
 		State: uint32(o.State), Archived: o.Archived, UsageUsed: o.UsageUsed,
 	}
 	for _, a := range o.Attrs {
@@ -68,6 +79,9 @@ func encodeObject(o *Object) ([]byte, error) {
 	}
 	if o.Value != nil {
 		r.Value = ttlv.MarshalTTLV(o.Value)
+	}
+	if o.Registered != nil {
+		r.Registered = ttlv.MarshalTTLV(o.Registered)
 	}
 	return json.Marshal(&r)
 }
@@ -81,7 +95,7 @@ func decodeObject(b []byte) (*Object, error) {
 		return nil, fmt.Errorf("decode record: unknown record version %d", r.V)
 	}
 	o := &Object{
-		ID: r.ID, Type: kmip.ObjectType(r.Type), Group: r.Group, Origin: Origin(r.Origin),
+		ID: r.ID, Type: kmip.ObjectType(r.Type), Group: r.Group, Owner: r.Owner, Origin: Origin(r.Origin),
 		State: kmip.State(r.State), Archived: r.Archived, UsageUsed: r.UsageUsed,
 	}
 	if len(r.Attrs) > 0 {
@@ -106,6 +120,16 @@ func decodeObject(b []byte) (*Object, error) {
 			return nil, fmt.Errorf("decode value: %w", err)
 		}
 		o.Value = v
+	}
+	if len(r.Registered) > 0 {
+		v, err := kmip.NewObjectForType(o.Type)
+		if err != nil {
+			return nil, fmt.Errorf("decode registered value: %w", err)
+		}
+		if err := ttlv.UnmarshalTTLV(r.Registered, v); err != nil {
+			return nil, fmt.Errorf("decode registered value: %w", err)
+		}
+		o.Registered = v
 	}
 	return o, nil
 }

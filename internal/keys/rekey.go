@@ -99,10 +99,7 @@ func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Durat
 			carry = append(carry, a)
 		}
 	}
-	for _, a := range attrs {
-		carry = removeNamed(carry, a.AttributeName)
-	}
-	carry = append(carry, attrs...)
+	carry = withTemplate(carry, attrs)
 	for n, t := range shiftDates(old, now, offset) {
 		carry = removeNamed(carry, n)
 		carry = append(carry, kmip.Attribute{AttributeName: n, AttributeValue: t})
@@ -111,7 +108,7 @@ func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Durat
 	if err != nil {
 		return nil, nil, err
 	}
-	next.Group = old.Group
+	next.Group, next.Owner = old.Group, old.Owner
 	next.Attrs = append(next.Attrs, kmip.Attribute{AttributeName: kmip.AttributeNameLink,
 		AttributeValue: kmip.Link{LinkType: kmip.LinkTypeReplacedObjectLink, LinkedObjectIdentifier: old.ID}})
 	prev = old.Clone()

@@ -131,7 +131,7 @@ func (r *Router) principal(ctx context.Context, peer Peer, fp, serial string) (d
 
 // access is the scope of the core operations run for p.
 func access(p devices.Principal) keys.Access {
-	return keys.Access{Group: p.Group, AllGroups: p.AllGroups, ReadOnly: p.ReadOnly}
+	return keys.Access{Group: p.Group, AllGroups: p.AllGroups, ReadOnly: p.ReadOnly, Owner: p.Owner}
 }
 
 // readOnlyOps are what a read-only principal (operator, auditor) may run:

@@ -142,7 +142,8 @@ func (r *Router) audited(ctx context.Context, b *batch, it kmip.RequestBatchItem
 func (r *Router) outcomeOf(ctx context.Context, b *batch, cause error, objects []string) audit.Outcome {
 	switch {
 	case errors.Is(cause, errOpNotAllowed), errors.Is(cause, errAuthRevoked), errors.Is(cause, errAuthPending),
-		errors.Is(cause, errAuthRefused), errors.Is(cause, errAuthNoCert):
+		errors.Is(cause, errAuthRefused), errors.Is(cause, errAuthNoCert), errors.Is(cause, errAuthCredential),
+		errors.Is(cause, keys.ErrNotOwner):
 		return audit.Denied
 	case b.principal.ReadOnly && errors.Is(cause, keys.ErrPermissionDenied):
 		return audit.Denied

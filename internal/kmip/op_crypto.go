@@ -79,8 +79,8 @@ func (r *Router) cryptoKey(ctx context.Context, b *batch, id string, use cryptoU
 	if o.Archived {
 		return nil, keys.ErrObjectArchived
 	}
-	if o.Value == nil {
-		return nil, errNoMaterial
+	if o.Value == nil || o.Registered != nil && !o.HoldsKeyValue() {
+		return nil, errNoMaterial // destroyed, or held only wrapped (op_wrap_registered.go)
 	}
 	now := r.m.Now()
 	if o.EffectiveState(now) != kmip.StateActive {

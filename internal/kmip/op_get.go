@@ -19,10 +19,6 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if err != nil {
 		return nil, err
 	}
-	if req.KeyWrapType == kmip.AsRegistered {
-		// Wrapped keys are unwrapped when registered: the wrapping is not kept.
-		return nil, errWrapType
-	}
 	if req.KeyCompressionType != 0 && req.KeyCompressionType != kmip.KeyCompressionTypeECPublicKeyTypeUncompressed {
 		return nil, errCompression
 	}
@@ -42,16 +38,22 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if v, ok := o.Attr(kmip.AttributeNameExtractable); ok && v == false {
 		return nil, kerr(kmip.ResultReasonNotExtractable, "object is not extractable")
 	}
-	var value kmip.Object
-	if req.KeyFormatType == kmip.KeyFormatTypePKCS_12 {
+	value, registered, err := r.servedValue(ctx, b, o, req.KeyWrapType, req.KeyWrappingSpecification != nil)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case registered:
+		value, err = asRegistered(value, req.KeyFormatType, req.KeyWrappingSpecification)
+	case req.KeyFormatType == kmip.KeyFormatTypePKCS_12:
 		value, err = r.pkcs12Object(ctx, o)
-	} else {
-		value, err = convert(o.Value, req.KeyFormatType)
+	default:
+		value, err = convert(value, req.KeyFormatType)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if req.KeyWrappingSpecification != nil {
+	if req.KeyWrappingSpecification != nil && !registered {
 		if value, err = r.wrapObject(ctx, b, o, value, req.KeyWrappingSpecification); err != nil {
 			return nil, err
 		}

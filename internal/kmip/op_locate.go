@@ -26,6 +26,15 @@ func (r *Router) locate(ctx context.Context, b *batch, p kmip.OperationPayload) 
 	if err != nil {
 		return nil, err
 	}
+	if group, ok := r.freshGroupOf(req); ok && len(ids) == 0 {
+		o, err := r.freshOnDemand(ctx, b, group)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			ids, total, b.obj = []string{o.ID}, 1, o
+		}
+	}
 	resp := &payloads.LocateResponsePayload{UniqueIdentifier: ids}
 	// Located Items is optional: it is sent when the client pages.
 	if b.version.ProtocolVersionMinor >= 3 && (req.MaximumItems > 0 || req.OffsetItems > 0) {
@@ -35,5 +44,6 @@ func (r *Router) locate(ctx context.Context, b *batch, p kmip.OperationPayload) 
 	if len(ids) > 0 {
 		b.placeholder = ids[0]
 	}
+	b.locatedNothing(len(ids) == 0)
 	return resp, nil
 }

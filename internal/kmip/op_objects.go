@@ -53,11 +53,7 @@ func (r *Router) register(ctx context.Context, b *batch, p kmip.OperationPayload
 	if err != nil {
 		return nil, err
 	}
-	value, err := r.unwrapRegistered(ctx, b, req.Object)
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.m.Register(ctx, req.ObjectType, value, attrs)
+	o, err := r.registerMaybeWrapped(ctx, b, req.ObjectType, req.Object, attrs)
 	if err != nil {
 		return nil, err
 	}

@@ -108,8 +108,10 @@ func capabilities() kmip.CapabilityInformation {
 		BatchUndoCapability:     &yes,
 		BatchContinueCapability: &yes,
 		// A wrapped key block given to Register is unwrapped by the server
-		// and stored unwrapped, sealed by the barrier like every value
-		// (op_wrap.go).
+		// when the caller may unwrap with the wrapping key, and stored
+		// sealed by the barrier like every value (op_wrap.go); the block as
+		// registered is kept beside it for Get As Registered, and is all
+		// the server holds when it may not unwrap (op_wrap_registered.go).
 		UnwrapMode: kmip.UnwrapModeProcessed,
 		// Destroy deletes the key material and keeps the object's
 		// attributes (keys.Manager.Destroy).

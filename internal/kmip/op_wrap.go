@@ -15,8 +15,9 @@ import (
 // Key wrapping (KMIP 1.4 section 2.1.5): Get with a Key Wrapping
 // Specification returns the key block encrypted under an AES wrapping key
 // with NIST key wrap (RFC 3394) or AES key wrap with padding (RFC 5649);
-// Register of a wrapped key block unwraps it with the named key, so what is
-// stored is the plain key, sealed by the barrier like any other.
+// Register of a wrapped key block unwraps it with the named key when the
+// caller may use that key to unwrap, and keeps the block as registered
+// (op_wrap_registered.go); everything stored is sealed by the barrier.
 
 var (
 	errWrapMethod   = kerr(kmip.ResultReasonFeatureNotSupported, "only the Encrypt wrapping method is supported")
@@ -144,7 +145,7 @@ func (r *Router) unwrapRegistered(ctx context.Context, b *batch, v kmip.Object) 
 	}
 	kek, mode, err := r.wrappingKey(ctx, b, wd.EncryptionKeyInformation, useUnwrap)
 	if err != nil {
-		return nil, err
+		return nil, unusableKEK(err)
 	}
 	var plain []byte
 	if mode == kmip.BlockCipherModeAESKeyWrapPadding {

@@ -38,11 +38,14 @@ type Router struct {
 	usage    UsageRecorder
 	certs    CertIssuer // nil: Certify and Re-certify refused (op_certify.go)
 	cache    principals
+	users    userCache      // verified user credentials (credentials.go)
 	audit    audit.Recorder // nil: no events
 	node     string
 	gate     ServeGate    // nil: every object may be served
 	async    asyncResults // results held for Poll (op_async.go)
 	streams  streamTable  // open multi-part Encrypt and Decrypt (op_crypto_stream.go)
+	// freshGroups are the Object Groups filled on demand (op_locate_fresh.go).
+	freshGroups map[string]bool
 }
 
 // NewRouter returns the KMIP router over a Manager.
@@ -73,12 +76,18 @@ type batch struct {
 	obj *keys.Object
 	// v2 is set when the client spoke KMIP 2.x (see v2.go).
 	v2 *v2State
+	// locatedNone: the last Locate found nothing, so the empty ID
+	// placeholder names no object (Item Not Found, op_locate_none.go).
+	locatedNone bool
 }
 
 // id resolves an omitted Unique Identifier to the ID placeholder.
 func (b *batch) id(given string) (string, error) {
 	if given != "" {
 		return given, nil
+	}
+	if b.placeholder == "" && b.locatedNone {
+		return "", errLocatedNone
 	}
 	if b.placeholder == "" {
 		return "", errMissingID
@@ -211,6 +220,9 @@ func (r *Router) runAs(ctx context.Context, peer Peer, msg *kmip.RequestMessage,
 		return resp
 	}
 	p, err := r.principal(ctx, peer, b.fingerprint, b.serial)
+	if err == nil {
+		p, err = r.narrow(ctx, peer, msg.Header, p) // request credentials (credentials.go)
+	}
 	if err != nil {
 		ke := toKMIP(err)
 		b.principal = p

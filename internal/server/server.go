@@ -121,6 +121,9 @@ type Config struct {
 	// Cluster makes the server a node of a replicated cluster; the zero
 	// value is a single server (see ClusterConfig).
 	Cluster ClusterConfig
+	// FreshGroups are the KMIP Object Groups whose fresh members the
+	// server makes on demand for a Locate (kmip.WithFreshGroups).
+	FreshGroups []string
 }
 
 // Server is a running (or ready to run) keywarden server.
@@ -311,6 +314,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.router = kmip.NewRouter(km, logger, kmip.WithResolver(reg), kmip.WithMetrics(s.metrics), kmip.WithUsage(s.usage),
 		kmip.WithAudit(cfg.Audit, cfg.Node), kmip.WithServeGate(s.serveGate()),
+		kmip.WithFreshGroups(cfg.FreshGroups...),
 		kmip.WithCertIssuer(pki.NewCertIssuer(cfg.DataDir, mk)))
 	return s, nil
 }
