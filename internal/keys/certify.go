@@ -16,7 +16,8 @@ import (
 // derived from the certificate (as Register derives them). When pubID names
 // a public key, the two objects are linked both ways: a Public Key Link on
 // the certificate and a Certificate Link on the key (replacing the key's
-// earlier one). The certificate joins the key's group, else the caller's.
+// earlier one). The certificate joins the key's group and owner, else
+// the caller's.
 // Both objects are written in one command.
 func (m *Manager) Certify(ctx context.Context, pubID string, cert *kmip.Certificate, attrs []kmip.Attribute) (*Object, error) {
 	if err := checkClientAttrs(attrs); err != nil {
@@ -33,14 +34,14 @@ func (m *Manager) Certify(ctx context.Context, pubID string, cert *kmip.Certific
 		if err != nil {
 			return nil, err
 		}
-		next.Group = accessOf(ctx).Group
+		next.Group, next.Owner = accessOf(ctx).Group, accessOf(ctx).Owner
 		var cmd store.Command
 		if pubID != "" {
 			cur, err := m.certifiedKey(ctx, pubID)
 			if err != nil {
 				return nil, err
 			}
-			next.Group = cur.obj.Group
+			next.Group, next.Owner = cur.obj.Group, cur.obj.Owner
 			next.Attrs = append(next.Attrs, linkAttr(kmip.LinkTypePublicKeyLink, pubID))
 			key := cur.obj.Clone()
 			setLink(key, kmip.LinkTypeCertificateLink, next.ID)
@@ -99,7 +100,7 @@ func (m *Manager) ReCertify(ctx context.Context, oldID string, cert *kmip.Certif
 		if err != nil {
 			return nil, err
 		}
-		next.Group = old.Group
+		next.Group, next.Owner = old.Group, old.Owner
 		next.Attrs = append(next.Attrs, linkAttr(kmip.LinkTypeReplacedObjectLink, old.ID))
 		prev := old.Clone()
 		prev.removeAttr(kmip.AttributeNameName)

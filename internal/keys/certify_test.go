@@ -147,6 +147,25 @@ func TestCertifyAccess(t *testing.T) {
 			t.Fatalf("the key's owner cannot see its certificate: %v", err)
 		}
 	})
+	t.Run("the certificate of an owned key has its owner", func(t *testing.T) {
+		alice := WithAccess(context.Background(), Access{Group: "A", Owner: "alice"})
+		owned, cert := certFixture(t, alice, m)
+		c, err := m.Certify(alice, owned.ID, cert, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Group != "A" || c.Owner != "alice" {
+			t.Fatalf("group %q owner %q, want A and alice", c.Group, c.Owner)
+		}
+		bob := WithAccess(context.Background(), Access{Group: "A", Owner: "bob"})
+		if _, err := m.Certify(bob, owned.ID, cert, nil); !errors.Is(err, ErrNotOwner) {
+			t.Fatalf("another owner certified alice's key: %v", err)
+		}
+		next, err := m.ReCertify(alice, c.ID, cert, nil, nil)
+		if err != nil || next.Owner != "alice" {
+			t.Fatalf("re-certified: %v, owner %q", err, next.Owner)
+		}
+	})
 	t.Run("no certificate value", func(t *testing.T) {
 		if _, err := m.Certify(groupA, pub.ID, &kmip.Certificate{CertificateType: kmip.CertificateTypeX_509}, nil); !errors.Is(err, ErrInvalidField) {
 			t.Fatalf("err = %v", err)
