@@ -65,6 +65,9 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 
 // convert returns the object in the requested key format (0: as stored).
 func convert(v kmip.Object, want kmip.KeyFormatType) (kmip.Object, error) {
+	if out, handled, err := convertDSA(v, want); handled { // dsa.go
+		return out, err
+	}
 	switch k := v.(type) {
 	case *kmip.SymmetricKey:
 		if want == 0 || want == k.KeyBlock.KeyFormatType {
