@@ -42,6 +42,10 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if v, ok := o.Attr(kmip.AttributeNameExtractable); ok && v == false {
 		return nil, kerr(kmip.ResultReasonNotExtractable, "object is not extractable")
 	}
+	if v, ok := o.Attr(kmip.AttributeNameSensitive); ok && v == true && req.KeyWrappingSpecification == nil {
+		// KMIP 1.4, Sensitive attribute: the value of a sensitive object leaves the server wrapped only.
+		return nil, kerr(kmip.ResultReasonSensitive, "object is sensitive: it is served wrapped only")
+	}
 	var value kmip.Object
 	if req.KeyFormatType == kmip.KeyFormatTypePKCS_12 {
 		value, err = r.pkcs12Object(ctx, o)
