@@ -60,7 +60,7 @@ var attrRules = map[kmip.AttributeName]attrRule{
 	kmip.AttributeNameLastChangeDate:                 {},
 	// KMIP 1.1
 	kmip.AttributeNameCertificateLength:         {since: 1},
-	kmip.AttributeNameFresh:                     {since: 1},
+	kmip.AttributeNameFresh:                     {since: 1, onRegister: true}, // initially set by the server, or by the client that registers the object
 	kmip.AttributeNameX509CertificateIdentifier: {since: 1},
 	kmip.AttributeNameX509CertificateSubject:    {since: 1},
 	kmip.AttributeNameX509CertificateIssuer:     {since: 1},

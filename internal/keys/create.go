@@ -117,7 +117,9 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 		o.setAttr(kmip.AttributeNameKeyValuePresent, false)
 	}
 	o.setAttr(kmip.AttributeNameLeaseTime, m.lease)
-	o.setAttr(kmip.AttributeNameFresh, true)
+	if _, ok := o.Attr(kmip.AttributeNameFresh); !ok {
+		o.setAttr(kmip.AttributeNameFresh, true)
+	}
 	if origin == OriginCreated {
 		// crypto/rand: the operating system's generator (getrandom), or the
 		// SP 800-90A DRBG of Go's FIPS module in FIPS mode.
