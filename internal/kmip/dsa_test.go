@@ -265,3 +265,18 @@ func TestDSAKeyFormatTypeAttributeIsTheRegisteredOne(t *testing.T) {
 		t.Fatalf("2.x Key Format Type = %v", f)
 	}
 }
+
+func TestDSAGetWrapped(t *testing.T) {
+	r := newTestRouter(t)
+	kek := registerSymmetric(t, r, unhex(t, rfcKEK), keyOpts{mask: kmip.CryptographicUsageWrapKey | kmip.CryptographicUsageUnwrapKey, params: nistWrap()})
+	id := registerDSA(t, r, true, false)
+	wrap := &kmip.KeyWrappingSpecification{WrappingMethod: kmip.WrappingMethodEncrypt,
+		EncryptionKeyInformation: &kmip.EncryptionKeyInformation{UniqueIdentifier: kek,
+			CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeAESKeyWrapPadding}}}
+	got := ok[*payloads.GetResponsePayload](t, r, &payloads.GetRequestPayload{UniqueIdentifier: id, KeyFormatType: kmip.KeyFormatTypePKCS_8, KeyWrappingSpecification: wrap})
+	if kb := got.Object.(*kmip.PrivateKey).KeyBlock; kb.KeyFormatType != kmip.KeyFormatTypePKCS_8 || kb.KeyValue == nil || kb.KeyValue.Wrapped == nil {
+		t.Fatalf("PKCS#8 not wrapped: %+v", kb)
+	}
+	// The Transparent form is not wrapped (documented in docs/kmip2.md).
+	fails(t, r, &payloads.GetRequestPayload{UniqueIdentifier: id, KeyWrappingSpecification: wrap}, errWrongKeyType.Reason)
+}
