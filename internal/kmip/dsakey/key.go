@@ -20,10 +20,10 @@ import (
 // Bounds on the domain parameters. FIPS 186-4 names L = 1024, 2048 or 3072
 // and N = 160, 224 or 256; 512-bit P is accepted because the KMIP 2.1
 // mandatory test vectors use it. The upper bounds keep the primality tests
-// of a Register cheap.
+// of a Register cheap (a few hundred milliseconds for a 4096-bit P).
 const (
 	MinPBits = 512
-	MaxPBits = 8192
+	MaxPBits = 4096
 	MinQBits = 160
 	MaxQBits = 512
 )
@@ -56,9 +56,12 @@ func (e *Error) Error() string { return "dsakey: " + e.Reason }
 
 func invalid(reason string) error { return &Error{Reason: reason} }
 
-// primeRounds is the number of Miller-Rabin rounds, on top of the
-// Baillie-PSW test big.Int.ProbablyPrime always runs.
-const primeRounds = 20
+// primeRounds is the number of Miller-Rabin rounds with random bases on top
+// of the Baillie-PSW test big.Int.ProbablyPrime always runs. The test checks
+// parameters a client chose for its own key, it does not generate them:
+// Baillie-PSW has no known pseudoprime, and the random rounds keep a crafted
+// one from passing; more rounds would multiply the cost of every Register.
+const primeRounds = 2
 
 var one = big.NewInt(1)
 
@@ -81,7 +84,7 @@ func (p Params) Validate() error {
 		return invalid("P, Q and G must be positive")
 	}
 	if n := p.P.BitLen(); n < MinPBits || n > MaxPBits {
-		return invalid("P must be 512 to 8192 bits long")
+		return invalid("P must be 512 to 4096 bits long")
 	}
 	if n := p.Q.BitLen(); n < MinQBits || n > MaxQBits {
 		return invalid("Q must be 160 to 512 bits long")
