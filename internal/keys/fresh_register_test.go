@@ -17,7 +17,9 @@ func TestFreshOnRegister(t *testing.T) {
 	key := func() kmip.Object {
 		return &kmip.SymmetricKey{KeyBlock: rawKeyBlock(make([]byte, 32), kmip.CryptographicAlgorithmAES, 256)}
 	}
-	fresh := func(v bool) kmip.Attribute { return kmip.Attribute{AttributeName: kmip.AttributeNameFresh, AttributeValue: v} }
+	fresh := func(v bool) kmip.Attribute {
+		return kmip.Attribute{AttributeName: kmip.AttributeNameFresh, AttributeValue: v}
+	}
 	tests := []struct {
 		name    string
 		do      func() (*Object, error)

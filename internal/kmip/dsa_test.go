@@ -3,7 +3,8 @@ package kmip
 import (
 	"bytes"
 	"context"
-	"crypto/dsa" //nolint:staticcheck // deprecated; only to read back an X.509 DSA key
+	//lint:ignore SA1019 crypto/dsa only reads back the type crypto/x509 returns for a DSA key
+	"crypto/dsa"
 	"crypto/x509"
 	"math/big"
 	"os"

@@ -1,7 +1,8 @@
 package dsakey
 
 import (
-	"crypto/dsa" //nolint:staticcheck // deprecated, used only to check that encoded keys sign and verify
+	//lint:ignore SA1019 crypto/dsa only checks that the encoded keys sign and verify
+	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
