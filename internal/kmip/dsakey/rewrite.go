@@ -158,7 +158,12 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 	if wrapped {
 		return nil, false, invalid("a Transparent DSA key with key wrapping data must have a wrapped key value")
 	}
+	seen := map[uint32]bool{}
 	for _, f := range fields[1:] {
+		if seen[f.tag] {
+			return nil, false, invalid("repeated field in the key block")
+		}
+		seen[f.tag] = true
 		switch f.tag {
 		case kmip.TagKeyValue, kmip.TagCryptographicAlgorithm, kmip.TagCryptographicLength:
 		case kmip.TagKeyCompressionType:

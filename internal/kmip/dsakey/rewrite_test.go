@@ -141,6 +141,9 @@ func TestRewriteRequestRefuses(t *testing.T) {
 		{"wrapping data with a plain value", func(_ *testing.T, s *blockSpec) {
 			s.extra = []node{{tag: kmip.TagKeyWrappingData, typ: typeStructure, val: encode([]node{enumNode(kmip.TagWrappingMethod, 1)})}}
 		}, "must have a wrapped key value"},
+		{"two lengths", func(_ *testing.T, s *blockSpec) {
+			s.extra = []node{intNode(kmip.TagCryptographicLength, 512)}
+		}, "repeated field"},
 		{"compression type", func(_ *testing.T, s *blockSpec) {
 			s.extra = []node{enumNode(kmip.TagKeyCompressionType, 1)}
 		}, "Key Compression Type"},
