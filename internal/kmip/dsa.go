@@ -9,7 +9,7 @@ import (
 	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
-// DSA keys. ovh/kmip-go v0.8.1 cannot decode nor encode the Transparent DSA
+// DSA keys. ovh/kmip-go v0.8.1 can neither decode nor encode the Transparent DSA
 // Public and Private Key formats. Before the decoder runs, a request's
 // Transparent DSA key blocks become X.509 / PKCS#8 key blocks marked with
 // the format the client used (dsakey.RewriteRequest); that is what Register
