@@ -42,6 +42,12 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 	if err != nil {
 		return nil, err
 	}
+	if v, ok := o.Attr(kmip.AttributeNameSensitive); ok && v == true && req.KeyWrappingSpecification == nil && !registered {
+		// KMIP 1.4, Sensitive attribute: the value of a sensitive object
+		// leaves the server wrapped only (or as the wrapped block the
+		// client registered).
+		return nil, kerr(kmip.ResultReasonSensitive, "object is sensitive: it is served wrapped only")
+	}
 	switch {
 	case registered:
 		value, err = asRegistered(value, req.KeyFormatType, req.KeyWrappingSpecification)
@@ -67,6 +73,9 @@ func (r *Router) get(ctx context.Context, b *batch, p kmip.OperationPayload) (km
 
 // convert returns the object in the requested key format (0: as stored).
 func convert(v kmip.Object, want kmip.KeyFormatType) (kmip.Object, error) {
+	if out, handled, err := convertDSA(v, want); handled { // dsa.go
+		return out, err
+	}
 	switch k := v.(type) {
 	case *kmip.SymmetricKey:
 		if want == 0 || want == k.KeyBlock.KeyFormatType {

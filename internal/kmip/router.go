@@ -139,6 +139,10 @@ func (r *Router) decode(req []byte) (msg *kmip.RequestMessage, err error) {
 		return nil, fmt.Errorf("%w: %w", errInvalidMessage, err)
 	}
 	req = rewriteLocateTemplates(req) // FortiOS: locate_template.go
+	// Transparent DSA keys, which the decoder cannot read: dsa.go.
+	if req, err = rewriteDSAKeys(req); err != nil {
+		return headerOnly(req), err
+	}
 	// The ovh decoder rewrites negative BigIntegers in place: keep the
 	// original for the comparison.
 	orig := bytes.Clone(req)

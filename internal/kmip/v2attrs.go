@@ -9,6 +9,7 @@ import (
 	"github.com/ovh/kmip-go/payloads"
 
 	"github.com/keywarden/keywarden/internal/keys"
+	"github.com/keywarden/keywarden/internal/kmip/dsakey"
 	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
@@ -130,6 +131,9 @@ func storedKeyFormat(v kmip.Object) (kmip.KeyFormatType, bool) {
 	}
 	if kb == nil {
 		return 0, false
+	}
+	if f := dsakey.RegisteredFormat(kb); f != 0 {
+		return f, true // the format a Get without Key Format Type serves (dsa.go)
 	}
 	return kb.KeyFormatType, true
 }
