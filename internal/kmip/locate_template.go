@@ -1,6 +1,10 @@
 package kmip
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/keywarden/keywarden/internal/kmip/wire"
+)
 
 // TTLV tags and types rewriteLocateTemplates reads.
 const (
@@ -30,47 +34,47 @@ const (
 // request. msg must have passed wire.Validate; it is returned unchanged
 // when it holds no such Locate or is not shaped as expected.
 func rewriteLocateTemplates(msg []byte) []byte {
-	top, ok := ttlvNodes(msg)
-	if !ok || len(top) != 1 || top[0].tag != tagRequestMessage || top[0].typ != ttlvStructure {
+	top, ok := wire.Level(msg)
+	if !ok || len(top) != 1 || top[0].Tag != tagRequestMessage || top[0].Type != ttlvStructure {
 		return msg
 	}
-	items, ok := ttlvNodes(top[0].val)
+	items, ok := wire.Level(top[0].Value)
 	if !ok {
 		return msg
 	}
 	changed := false
 	for i, it := range items {
-		if it.tag != tagBatchItem || it.typ != ttlvStructure {
+		if it.Tag != tagBatchItem || it.Type != ttlvStructure {
 			continue
 		}
-		fields, ok := ttlvNodes(it.val)
+		fields, ok := wire.Level(it.Value)
 		if !ok || !isLocate(fields) {
 			continue
 		}
 		for j, f := range fields {
-			if f.tag != tagRequestPayload || f.typ != ttlvStructure {
+			if f.Tag != tagRequestPayload || f.Type != ttlvStructure {
 				continue
 			}
-			val, done := unwrapTemplates(f.val)
+			val, done := unwrapTemplates(f.Value)
 			if !done {
 				continue
 			}
-			fields[j].val, changed = val, true
+			fields[j].Value, changed = val, true
 		}
-		items[i].val = ttlvEncode(fields)
+		items[i].Value = wire.EncodeLevel(fields)
 	}
 	if !changed {
 		return msg
 	}
-	top[0].val = ttlvEncode(items)
-	return ttlvEncode(top)
+	top[0].Value = wire.EncodeLevel(items)
+	return wire.EncodeLevel(top)
 }
 
 // isLocate reports whether a batch item's fields name the Locate operation.
-func isLocate(fields []ttlvNode) bool {
+func isLocate(fields []wire.Node) bool {
 	for _, f := range fields {
-		if f.tag == tagOperation {
-			return f.typ == ttlvEnumeration && len(f.val) == 4 && binary.BigEndian.Uint32(f.val) == opLocate
+		if f.Tag == tagOperation {
+			return f.Type == ttlvEnumeration && len(f.Value) == 4 && binary.BigEndian.Uint32(f.Value) == opLocate
 		}
 	}
 	return false
@@ -79,30 +83,30 @@ func isLocate(fields []ttlvNode) bool {
 // unwrapTemplates rewrites a Locate payload's Template Attributes into
 // Attribute fields; it reports false when there was none.
 func unwrapTemplates(payload []byte) ([]byte, bool) {
-	fields, ok := ttlvNodes(payload)
+	fields, ok := wire.Level(payload)
 	if !ok {
 		return payload, false
 	}
-	var out []ttlvNode
+	var out []wire.Node
 	found := false
 	for _, f := range fields {
-		if f.tag != tagTemplateAttribute || f.typ != ttlvStructure {
+		if f.Tag != tagTemplateAttribute || f.Type != ttlvStructure {
 			out = append(out, f)
 			continue
 		}
-		inner, ok := ttlvNodes(f.val)
+		inner, ok := wire.Level(f.Value)
 		if !ok {
 			return payload, false
 		}
 		found = true
 		for _, a := range inner {
 			switch {
-			case a.tag == tagAttribute:
+			case a.Tag == tagAttribute:
 				out = append(out, a)
-			case a.tag == tagName && a.typ == ttlvStructure:
-				out = append(out, ttlvNode{tag: tagAttribute, typ: ttlvStructure, val: ttlvEncode([]ttlvNode{
-					{tag: tagAttributeName, typ: ttlvTextString, val: []byte("Name")},
-					{tag: tagAttributeValue, typ: ttlvStructure, val: a.val},
+			case a.Tag == tagName && a.Type == ttlvStructure:
+				out = append(out, wire.Node{Tag: tagAttribute, Type: ttlvStructure, Value: wire.EncodeLevel([]wire.Node{
+					{Tag: tagAttributeName, Type: ttlvTextString, Value: []byte("Name")},
+					{Tag: tagAttributeValue, Type: ttlvStructure, Value: a.Value},
 				})})
 			default:
 				out = append(out, a) // left for the decoder to refuse
@@ -112,51 +116,5 @@ func unwrapTemplates(payload []byte) ([]byte, bool) {
 	if !found {
 		return payload, false
 	}
-	return ttlvEncode(out), true
-}
-
-// ttlvNode is one TTLV item: its value holds Length bytes, padding excluded.
-type ttlvNode struct {
-	tag uint32
-	typ byte
-	val []byte
-}
-
-// ttlvNodes splits b into consecutive items; it reports false when b is
-// not an exact sequence of well-formed items.
-func ttlvNodes(b []byte) ([]ttlvNode, bool) {
-	var out []ttlvNode
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, false
-		}
-		n := uint64(binary.BigEndian.Uint32(b[4:8]))
-		padded := (n + 7) / 8 * 8
-		if uint64(len(b)-8) < padded {
-			return nil, false
-		}
-		out = append(out, ttlvNode{
-			tag: uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]),
-			typ: b[3],
-			val: b[8 : 8+n],
-		})
-		b = b[8+padded:]
-	}
-	return out, true
-}
-
-// ttlvEncode encodes items with zero padding to 8 bytes.
-func ttlvEncode(nodes []ttlvNode) []byte {
-	var out []byte
-	for _, n := range nodes {
-		var h [8]byte
-		h[0], h[1], h[2], h[3] = byte(n.tag>>16), byte(n.tag>>8), byte(n.tag), n.typ
-		binary.BigEndian.PutUint32(h[4:], uint32(len(n.val)))
-		out = append(out, h[:]...)
-		out = append(out, n.val...)
-		if pad := (8 - len(n.val)%8) % 8; pad > 0 {
-			out = append(out, make([]byte, pad)...)
-		}
-	}
-	return out
+	return wire.EncodeLevel(out), true
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/ovh/kmip-go"
+
+	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
 
 // The key of the KMIP 2.1 test vectors BL-M-12-21 and BL-M-13-21 (512-bit
@@ -40,7 +42,7 @@ func vectorPrivate(t testing.TB) *PrivateKey {
 
 // bigNode encodes n as a TTLV Big Integer: two's complement, a multiple of
 // 8 bytes, as the vectors write them.
-func bigNode(tag uint32, n *big.Int) node {
+func bigNode(tag uint32, n *big.Int) wire.Node {
 	b := n.Bytes()
 	if len(b) == 0 || b[0]&0x80 != 0 {
 		b = append([]byte{0}, b...)
@@ -48,28 +50,28 @@ func bigNode(tag uint32, n *big.Int) node {
 	if pad := (8 - len(b)%8) % 8; pad > 0 {
 		b = append(make([]byte, pad), b...)
 	}
-	return node{tag: tag, typ: typeBigInteger, val: b}
+	return wire.Node{Tag: tag, Type: typeBigInteger, Value: b}
 }
 
 // blockSpec describes a Transparent DSA key block for a test message.
 type blockSpec struct {
 	object   uint32 // Private Key or Public Key tag
 	format   kmip.KeyFormatType
-	material []node
-	extra    []node // fields after Cryptographic Length
-	kvExtra  []node // Key Value attributes
-	alg      *node
-	length   *node
+	material []wire.Node
+	extra    []wire.Node // fields after Cryptographic Length
+	kvExtra  []wire.Node // Key Value attributes
+	alg      *wire.Node
+	length   *wire.Node
 }
 
 // transparentMaterial is P, Q, G and then Y (public) or X (private).
-func transparentMaterial(t testing.TB, private bool) []node {
+func transparentMaterial(t testing.TB, private bool) []wire.Node {
 	p := vectorParams(t)
 	last := bigNode(kmip.TagY, hexInt(t, hexY))
 	if private {
 		last = bigNode(kmip.TagX, hexInt(t, hexX))
 	}
-	return []node{bigNode(kmip.TagP, p.P), bigNode(kmip.TagQ, p.Q), bigNode(kmip.TagG, p.G), last}
+	return []wire.Node{bigNode(kmip.TagP, p.P), bigNode(kmip.TagQ, p.Q), bigNode(kmip.TagG, p.G), last}
 }
 
 // registerMessage is a KMIP 1.4 Register request of the key block spec.
@@ -82,10 +84,10 @@ func registerMessage(s blockSpec) []byte {
 	if s.length != nil {
 		length = *s.length
 	}
-	kv := append([]node{{tag: kmip.TagKeyMaterial, typ: typeStructure, val: encode(s.material)}}, s.kvExtra...)
-	block := []node{
+	kv := append([]wire.Node{{Tag: kmip.TagKeyMaterial, Type: typeStructure, Value: wire.EncodeLevel(s.material)}}, s.kvExtra...)
+	block := []wire.Node{
 		enumNode(kmip.TagKeyFormatType, uint32(s.format)),
-		{tag: kmip.TagKeyValue, typ: typeStructure, val: encode(kv)},
+		{Tag: kmip.TagKeyValue, Type: typeStructure, Value: wire.EncodeLevel(kv)},
 		alg, length,
 	}
 	block = append(block, s.extra...)
@@ -93,21 +95,21 @@ func registerMessage(s blockSpec) []byte {
 	if s.object == kmip.TagPublicKey {
 		objType = kmip.ObjectTypePublicKey
 	}
-	payload := []node{
+	payload := []wire.Node{
 		enumNode(kmip.TagObjectType, uint32(objType)),
-		{tag: kmip.TagTemplateAttribute, typ: typeStructure},
-		{tag: s.object, typ: typeStructure, val: encode([]node{{tag: kmip.TagKeyBlock, typ: typeStructure, val: encode(block)}})},
+		{Tag: kmip.TagTemplateAttribute, Type: typeStructure},
+		{Tag: s.object, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{{Tag: kmip.TagKeyBlock, Type: typeStructure, Value: wire.EncodeLevel(block)}})},
 	}
-	header := []node{
-		{tag: kmip.TagProtocolVersion, typ: typeStructure, val: encode([]node{intNode(kmip.TagProtocolVersionMajor, 1), intNode(kmip.TagProtocolVersionMinor, 4)})},
+	header := []wire.Node{
+		{Tag: kmip.TagProtocolVersion, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{intNode(kmip.TagProtocolVersionMajor, 1), intNode(kmip.TagProtocolVersionMinor, 4)})},
 		intNode(kmip.TagBatchCount, 1),
 	}
-	item := []node{
+	item := []wire.Node{
 		enumNode(kmip.TagOperation, uint32(kmip.OperationRegister)),
-		{tag: kmip.TagRequestPayload, typ: typeStructure, val: encode(payload)},
+		{Tag: kmip.TagRequestPayload, Type: typeStructure, Value: wire.EncodeLevel(payload)},
 	}
-	return encode([]node{{tag: kmip.TagRequestMessage, typ: typeStructure, val: encode([]node{
-		{tag: kmip.TagRequestHeader, typ: typeStructure, val: encode(header)},
-		{tag: kmip.TagBatchItem, typ: typeStructure, val: encode(item)},
+	return wire.EncodeLevel([]wire.Node{{Tag: kmip.TagRequestMessage, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{
+		{Tag: kmip.TagRequestHeader, Type: typeStructure, Value: wire.EncodeLevel(header)},
+		{Tag: kmip.TagBatchItem, Type: typeStructure, Value: wire.EncodeLevel(item)},
 	})}})
 }

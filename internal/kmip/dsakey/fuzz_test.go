@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ovh/kmip-go"
+
+	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
 
 // FuzzRewriteRequest: any input either is refused with an *Error, comes
@@ -32,7 +34,7 @@ func FuzzRewriteRequest(f *testing.F) {
 		if bytes.Equal(out, msg) {
 			return
 		}
-		if _, ok := nodes(out); !ok {
+		if _, ok := wire.Level(out); !ok {
 			t.Fatal("rewritten message is not well-formed TTLV")
 		}
 		for _, f := range []kmip.KeyFormatType{kmip.KeyFormatTypeTransparentDSAPrivateKey, kmip.KeyFormatTypeTransparentDSAPublicKey} {

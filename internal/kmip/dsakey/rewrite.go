@@ -6,6 +6,8 @@ import (
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
+
+	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
 
 // MarkerAttribute is the server attribute ("y-" prefix: server-defined,
@@ -29,7 +31,7 @@ var needles = [][]byte{
 }
 
 func formatItem(f kmip.KeyFormatType) []byte {
-	return encode([]node{enumNode(kmip.TagKeyFormatType, uint32(f))})
+	return wire.EncodeLevel([]wire.Node{enumNode(kmip.TagKeyFormatType, uint32(f))})
 }
 
 // RewriteRequest rewrites every plain Transparent DSA key block of a TTLV
@@ -54,7 +56,7 @@ func RewriteRequest(msg []byte) ([]byte, error) {
 	if !found {
 		return msg, nil
 	}
-	top, ok := nodes(msg)
+	top, ok := wire.Level(msg)
 	if !ok {
 		return msg, nil
 	}
@@ -65,40 +67,40 @@ func RewriteRequest(msg []byte) ([]byte, error) {
 	if !changed {
 		return msg, nil
 	}
-	return encode(top), nil
+	return wire.EncodeLevel(top), nil
 }
 
 // walk rewrites the key blocks under items, whose parent has the tag parent.
-func walk(items []node, parent uint32, depth int) (bool, error) {
+func walk(items []wire.Node, parent uint32, depth int) (bool, error) {
 	if depth > maxDepth {
 		return false, nil
 	}
 	changed := false
 	for i := range items {
 		it := &items[i]
-		if it.typ != typeStructure {
+		if it.Type != typeStructure {
 			continue
 		}
-		if it.tag == kmip.TagKeyBlock {
-			val, ch, err := keyBlock(it.val, parent)
+		if it.Tag == kmip.TagKeyBlock {
+			val, ch, err := keyBlock(it.Value, parent)
 			if err != nil {
 				return false, err
 			}
 			if ch {
-				it.val, changed = val, true
+				it.Value, changed = val, true
 			}
 			continue
 		}
-		kids, ok := nodes(it.val)
+		kids, ok := wire.Level(it.Value)
 		if !ok {
 			continue
 		}
-		ch, err := walk(kids, it.tag, depth+1)
+		ch, err := walk(kids, it.Tag, depth+1)
 		if err != nil {
 			return false, err
 		}
 		if ch {
-			it.val, changed = encode(kids), true
+			it.Value, changed = wire.EncodeLevel(kids), true
 		}
 	}
 	return changed, nil
@@ -107,14 +109,14 @@ func walk(items []node, parent uint32, depth int) (bool, error) {
 // keyBlock rewrites the value of one Key Block whose parent has the tag
 // parent; changed is false when it is left as it is.
 func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
-	fields, ok := nodes(val)
+	fields, ok := wire.Level(val)
 	if !ok || len(fields) == 0 {
 		return val, false, nil
 	}
-	var kv, alg, length *node
+	var kv, alg, length *wire.Node
 	wrapped := false
 	for i := range fields {
-		switch f := &fields[i]; f.tag {
+		switch f := &fields[i]; f.Tag {
 		case kmip.TagKeyValue:
 			kv = f
 		case kmip.TagCryptographicAlgorithm:
@@ -125,9 +127,9 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 			wrapped = true
 		}
 	}
-	var kvFields []node
-	if kv != nil && kv.typ == typeStructure {
-		if kvFields, ok = nodes(kv.val); !ok {
+	var kvFields []wire.Node
+	if kv != nil && kv.Type == typeStructure {
+		if kvFields, ok = wire.Level(kv.Value); !ok {
 			return val, false, nil
 		}
 		if hasMarker(kvFields) {
@@ -135,7 +137,7 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 		}
 	}
 	format, ok := uint32Of(fields[0])
-	if fields[0].tag != kmip.TagKeyFormatType || fields[0].typ != typeEnumeration || !ok {
+	if fields[0].Tag != kmip.TagKeyFormatType || fields[0].Type != typeEnumeration || !ok {
 		return val, false, nil
 	}
 	private := false
@@ -152,7 +154,7 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 	default:
 		return val, false, nil
 	}
-	if kv == nil || kv.typ != typeStructure {
+	if kv == nil || kv.Type != typeStructure {
 		return val, false, nil // no key value, or an encrypted one
 	}
 	if wrapped {
@@ -160,11 +162,11 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 	}
 	seen := map[uint32]bool{}
 	for _, f := range fields[1:] {
-		if seen[f.tag] {
+		if seen[f.Tag] {
 			return nil, false, invalid("repeated field in the key block")
 		}
-		seen[f.tag] = true
-		switch f.tag {
+		seen[f.Tag] = true
+		switch f.Tag {
 		case kmip.TagKeyValue, kmip.TagCryptographicAlgorithm, kmip.TagCryptographicLength:
 		case kmip.TagKeyCompressionType:
 			return nil, false, invalid("Key Compression Type does not apply to DSA keys")
@@ -173,19 +175,19 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 		}
 	}
 	if alg != nil {
-		if a, ok := uint32Of(*alg); alg.typ != typeEnumeration || !ok || kmip.CryptographicAlgorithm(a) != kmip.CryptographicAlgorithmDSA {
+		if a, ok := uint32Of(*alg); alg.Type != typeEnumeration || !ok || kmip.CryptographicAlgorithm(a) != kmip.CryptographicAlgorithmDSA {
 			return nil, false, invalid("Cryptographic Algorithm must be DSA")
 		}
 	}
-	if len(kvFields) == 0 || kvFields[0].tag != kmip.TagKeyMaterial || kvFields[0].typ != typeStructure {
+	if len(kvFields) == 0 || kvFields[0].Tag != kmip.TagKeyMaterial || kvFields[0].Type != typeStructure {
 		return nil, false, invalid("Key Value must begin with a Key Material structure")
 	}
-	der, bits, err := materialDER(kvFields[0].val, private)
+	der, bits, err := materialDER(kvFields[0].Value, private)
 	if err != nil {
 		return nil, false, err
 	}
 	if length != nil {
-		if l, ok := uint32Of(*length); length.typ != typeInteger || !ok || int32(l) != bits {
+		if l, ok := uint32Of(*length); length.Type != typeInteger || !ok || int32(l) != bits {
 			return nil, false, invalid("Cryptographic Length must be the length of P in bits")
 		}
 	}
@@ -193,11 +195,11 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 	if private {
 		carrier = kmip.KeyFormatTypePKCS_8
 	}
-	kvOut := append([]node{{tag: kmip.TagKeyMaterial, typ: typeByteString, val: der}}, kvFields[1:]...)
+	kvOut := append([]wire.Node{{Tag: kmip.TagKeyMaterial, Type: typeByteString, Value: der}}, kvFields[1:]...)
 	kvOut = append(kvOut, markerNode(kmip.KeyFormatType(format)))
-	return encode([]node{
+	return wire.EncodeLevel([]wire.Node{
 		enumNode(kmip.TagKeyFormatType, uint32(carrier)),
-		{tag: kmip.TagKeyValue, typ: typeStructure, val: encode(kvOut)},
+		{Tag: kmip.TagKeyValue, Type: typeStructure, Value: wire.EncodeLevel(kvOut)},
 		enumNode(kmip.TagCryptographicAlgorithm, uint32(kmip.CryptographicAlgorithmDSA)),
 		intNode(kmip.TagCryptographicLength, bits),
 	}), true, nil
@@ -206,7 +208,7 @@ func keyBlock(val []byte, parent uint32) (out []byte, changed bool, err error) {
 // materialDER reads a Transparent DSA Key Material structure, validates
 // the key and returns its DER form and its length in bits.
 func materialDER(val []byte, private bool) ([]byte, int32, error) {
-	items, ok := nodes(val)
+	items, ok := wire.Level(val)
 	if !ok {
 		return nil, 0, invalid("malformed Key Material")
 	}
@@ -216,19 +218,19 @@ func materialDER(val []byte, private bool) ([]byte, int32, error) {
 	}
 	got := map[uint32]*big.Int{}
 	for _, it := range items {
-		switch it.tag {
+		switch it.Tag {
 		case kmip.TagP, kmip.TagQ, kmip.TagG, last:
 		default:
 			return nil, 0, invalid("Key Material must hold " + want + " only")
 		}
-		if _, dup := got[it.tag]; dup {
+		if _, dup := got[it.Tag]; dup {
 			return nil, 0, invalid("Key Material must hold " + want + " once each")
 		}
 		n, ok := bigIntOf(it)
 		if !ok {
 			return nil, 0, invalid("P, Q, G, X and Y must be non-negative Big Integers")
 		}
-		got[it.tag] = n
+		got[it.Tag] = n
 	}
 	if len(got) != 4 {
 		return nil, 0, invalid("Key Material must hold " + want)
@@ -246,25 +248,25 @@ func materialDER(val []byte, private bool) ([]byte, int32, error) {
 }
 
 // markerNode is the MarkerAttribute naming format.
-func markerNode(format kmip.KeyFormatType) node {
-	return node{tag: kmip.TagAttribute, typ: typeStructure, val: encode([]node{
-		{tag: kmip.TagAttributeName, typ: typeTextString, val: []byte(MarkerAttribute)},
+func markerNode(format kmip.KeyFormatType) wire.Node {
+	return wire.Node{Tag: kmip.TagAttribute, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{
+		{Tag: kmip.TagAttributeName, Type: typeTextString, Value: []byte(MarkerAttribute)},
 		enumNode(kmip.TagAttributeValue, uint32(format)),
 	})}
 }
 
 // hasMarker reports whether Key Value fields hold MarkerAttribute.
-func hasMarker(kvFields []node) bool {
+func hasMarker(kvFields []wire.Node) bool {
 	for _, f := range kvFields {
-		if f.tag != kmip.TagAttribute || f.typ != typeStructure {
+		if f.Tag != kmip.TagAttribute || f.Type != typeStructure {
 			continue
 		}
-		inner, ok := nodes(f.val)
+		inner, ok := wire.Level(f.Value)
 		if !ok {
 			continue
 		}
 		for _, a := range inner {
-			if a.tag == kmip.TagAttributeName && string(a.val) == string(MarkerAttribute) {
+			if a.Tag == kmip.TagAttributeName && string(a.Value) == string(MarkerAttribute) {
 				return true
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
+
+	"github.com/keywarden/keywarden/internal/kmip/wire"
 )
 
 // decodeRegister decodes a rewritten request with ovh's decoder.
@@ -28,7 +30,7 @@ func TestRewriteRequestCarriesTheKey(t *testing.T) {
 	label := kmip.Attribute{AttributeName: "x-label", AttributeValue: ttlv.Value{Tag: kmip.TagAttributeValue, Value: "kv"}}
 	enc := ttlv.NewTTLVEncoder()
 	enc.TagAny(kmip.TagAttribute, &label)
-	kvAttr, _ := nodes(enc.Bytes())
+	kvAttr, _ := wire.Level(enc.Bytes())
 	tests := []struct {
 		name    string
 		private bool
@@ -125,27 +127,27 @@ func TestRewriteRequestRefuses(t *testing.T) {
 		{"public format in a private key", func(t *testing.T, s *blockSpec) {
 			s.format, s.material = kmip.KeyFormatTypeTransparentDSAPublicKey, transparentMaterial(t, false)
 		}, "outside a Public Key"},
-		{"client-set marker", func(_ *testing.T, s *blockSpec) { s.kvExtra = []node{marker} }, "reserved to the server"},
+		{"client-set marker", func(_ *testing.T, s *blockSpec) { s.kvExtra = []wire.Node{marker} }, "reserved to the server"},
 		{"Y in a private key", func(t *testing.T, s *blockSpec) { s.material = transparentMaterial(t, false) }, "P, Q, G and X only"},
 		{"X missing", func(_ *testing.T, s *blockSpec) { s.material = s.material[:3] }, "must hold P, Q, G and X"},
 		{"P twice", func(_ *testing.T, s *blockSpec) { s.material = append(s.material, s.material[0]) }, "once each"},
 		{"negative G", func(_ *testing.T, s *blockSpec) {
-			s.material[2] = node{tag: kmip.TagG, typ: typeBigInteger, val: bytes.Repeat([]byte{0xff}, 8)}
+			s.material[2] = wire.Node{Tag: kmip.TagG, Type: typeBigInteger, Value: bytes.Repeat([]byte{0xff}, 8)}
 		}, "non-negative Big Integers"},
 		{"G as a byte string", func(_ *testing.T, s *blockSpec) {
-			s.material[2] = node{tag: kmip.TagG, typ: typeByteString, val: []byte{2}}
+			s.material[2] = wire.Node{Tag: kmip.TagG, Type: typeByteString, Value: []byte{2}}
 		}, "non-negative Big Integers"},
 		{"bad parameters", func(_ *testing.T, s *blockSpec) { s.material[2] = bigNode(kmip.TagG, one) }, "G must lie between 1 and P"},
 		{"RSA algorithm", func(_ *testing.T, s *blockSpec) { s.alg = &rsa }, "Cryptographic Algorithm must be DSA"},
 		{"wrong length", func(_ *testing.T, s *blockSpec) { s.length = &l1024 }, "length of P"},
 		{"wrapping data with a plain value", func(_ *testing.T, s *blockSpec) {
-			s.extra = []node{{tag: kmip.TagKeyWrappingData, typ: typeStructure, val: encode([]node{enumNode(kmip.TagWrappingMethod, 1)})}}
+			s.extra = []wire.Node{{Tag: kmip.TagKeyWrappingData, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{enumNode(kmip.TagWrappingMethod, 1)})}}
 		}, "must have a wrapped key value"},
 		{"two lengths", func(_ *testing.T, s *blockSpec) {
-			s.extra = []node{intNode(kmip.TagCryptographicLength, 512)}
+			s.extra = []wire.Node{intNode(kmip.TagCryptographicLength, 512)}
 		}, "repeated field"},
 		{"compression type", func(_ *testing.T, s *blockSpec) {
-			s.extra = []node{enumNode(kmip.TagKeyCompressionType, 1)}
+			s.extra = []wire.Node{enumNode(kmip.TagKeyCompressionType, 1)}
 		}, "Key Compression Type"},
 	}
 	for _, tc := range tests {
@@ -168,9 +170,9 @@ func TestRewriteRequestRefusesMarkerOnAnyKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv := encode([]node{{tag: kmip.TagKeyMaterial, typ: typeByteString, val: der}, markerNode(kmip.KeyFormatTypeTransparentDSAPrivateKey)})
-	block := encode([]node{enumNode(kmip.TagKeyFormatType, uint32(kmip.KeyFormatTypePKCS_8)), {tag: kmip.TagKeyValue, typ: typeStructure, val: kv}})
-	msg := encode([]node{{tag: kmip.TagPrivateKey, typ: typeStructure, val: encode([]node{{tag: kmip.TagKeyBlock, typ: typeStructure, val: block}})}})
+	kv := wire.EncodeLevel([]wire.Node{{Tag: kmip.TagKeyMaterial, Type: typeByteString, Value: der}, markerNode(kmip.KeyFormatTypeTransparentDSAPrivateKey)})
+	block := wire.EncodeLevel([]wire.Node{enumNode(kmip.TagKeyFormatType, uint32(kmip.KeyFormatTypePKCS_8)), {Tag: kmip.TagKeyValue, Type: typeStructure, Value: kv}})
+	msg := wire.EncodeLevel([]wire.Node{{Tag: kmip.TagPrivateKey, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{{Tag: kmip.TagKeyBlock, Type: typeStructure, Value: block}})}})
 	var de *Error
 	if _, err := RewriteRequest(msg); !errors.As(err, &de) {
 		t.Fatalf("client-set marker accepted: %v", err)
@@ -180,22 +182,22 @@ func TestRewriteRequestRefusesMarkerOnAnyKey(t *testing.T) {
 func TestObjectsEncodeTheTransparentFormat(t *testing.T) {
 	resp := payloads.GetResponsePayload{ObjectType: kmip.ObjectTypePrivateKey, UniqueIdentifier: "1", Object: &PrivateKeyObject{Key: *vectorPrivate(t)}}
 	got := encodePayload(&resp)
-	block := encode([]node{
+	block := wire.EncodeLevel([]wire.Node{
 		enumNode(kmip.TagKeyFormatType, uint32(kmip.KeyFormatTypeTransparentDSAPrivateKey)),
-		{tag: kmip.TagKeyValue, typ: typeStructure, val: encode([]node{{tag: kmip.TagKeyMaterial, typ: typeStructure, val: encode(transparentMaterial(t, true))}})},
+		{Tag: kmip.TagKeyValue, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{{Tag: kmip.TagKeyMaterial, Type: typeStructure, Value: wire.EncodeLevel(transparentMaterial(t, true))}})},
 		enumNode(kmip.TagCryptographicAlgorithm, uint32(kmip.CryptographicAlgorithmDSA)),
 		intNode(kmip.TagCryptographicLength, 512),
 	})
-	want := encode([]node{{tag: kmip.TagResponsePayload, typ: typeStructure, val: encode([]node{
+	want := wire.EncodeLevel([]wire.Node{{Tag: kmip.TagResponsePayload, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{
 		enumNode(kmip.TagObjectType, uint32(kmip.ObjectTypePrivateKey)),
-		{tag: kmip.TagUniqueIdentifier, typ: typeTextString, val: []byte("1")},
-		{tag: kmip.TagPrivateKey, typ: typeStructure, val: encode([]node{{tag: kmip.TagKeyBlock, typ: typeStructure, val: block}})},
+		{Tag: kmip.TagUniqueIdentifier, Type: typeTextString, Value: []byte("1")},
+		{Tag: kmip.TagPrivateKey, Type: typeStructure, Value: wire.EncodeLevel([]wire.Node{{Tag: kmip.TagKeyBlock, Type: typeStructure, Value: block}})},
 	})}})
 	if !bytes.Equal(got, want) {
 		t.Fatalf("encoded\n%x\nwant\n%x", got, want)
 	}
 	pub := payloads.GetResponsePayload{ObjectType: kmip.ObjectTypePublicKey, UniqueIdentifier: "1", Object: &PublicKeyObject{Key: *vectorPublic(t)}}
-	if !bytes.Contains(encodePayload(&pub), encode(transparentMaterial(t, false))) {
+	if !bytes.Contains(encodePayload(&pub), wire.EncodeLevel(transparentMaterial(t, false))) {
 		t.Fatal("public key material not encoded as P, Q, G, Y")
 	}
 }
