@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -35,16 +36,8 @@ func (s *LabelSigner) SignLabel(pub *rsa.PublicKey, name string) (*x509.Certific
 	if pub == nil {
 		return nil, errors.New("pki: sign label: no public key")
 	}
-	p := PathsFor(s.dataDir)
-	ca, err := readCert(p.CACert)
+	ca, caKey, err := openCA(s.dataDir, s.mk)
 	if err != nil {
-		return nil, err
-	}
-	caKey, err := openSealedKey(s.mk, p.CAKey, purposeCAKey)
-	if err != nil {
-		return nil, err
-	}
-	if err := matchKey(ca, caKey, "CA"); err != nil {
 		return nil, err
 	}
 	serial, err := newSerial()
@@ -64,4 +57,22 @@ func (s *LabelSigner) SignLabel(pub *rsa.PublicKey, name string) (*x509.Certific
 		return nil, fmt.Errorf("pki: sign label: %w", err)
 	}
 	return cert, nil
+}
+
+// openCA reads the CA certificate of DIR/pki and opens its sealed private
+// key with mk, checking that the two belong together.
+func openCA(dataDir string, mk barrier.MasterKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	p := PathsFor(dataDir)
+	ca, err := readCert(p.CACert)
+	if err != nil {
+		return nil, nil, err
+	}
+	caKey, err := openSealedKey(mk, p.CAKey, purposeCAKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := matchKey(ca, caKey, "CA"); err != nil {
+		return nil, nil, err
+	}
+	return ca, caKey, nil
 }
