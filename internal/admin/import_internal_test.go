@@ -10,19 +10,18 @@ import (
 	"errors"
 	"log/slog"
 	"math/big"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	"github.com/ovh/kmip-go"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/labels"
 	"github.com/keywarden/keywarden/internal/migrate"
-	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage"
 )
 
@@ -30,20 +29,8 @@ import (
 func importServices(t *testing.T) *Handler {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(ctx, st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	m, err := keys.New(keys.Options{Store: st, Barrier: b})
 	if err != nil {
 		t.Fatal(err)

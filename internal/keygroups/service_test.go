@@ -4,36 +4,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	kmip "github.com/ovh/kmip-go"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/keys"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // newTestService returns a Service over a Manager on a real bbolt file and
 // a real barrier.
 func newTestService(t *testing.T) (*Service, *keys.Manager) {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	m, err := keys.New(keys.Options{Store: st, Barrier: b})
 	if err != nil {
 		t.Fatal(err)

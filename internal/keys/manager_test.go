@@ -4,33 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	"github.com/ovh/kmip-go"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/store"
 )
 
 // newTestManager returns a Manager on a real bbolt file and a real barrier.
 func newTestManager(t testing.TB) (*Manager, *store.Bolt) {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	m, err := New(Options{Store: st, Barrier: b})
 	if err != nil {
 		t.Fatal(err)

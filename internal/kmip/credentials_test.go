@@ -4,18 +4,17 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/audit"
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/devices"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // credResolver resolves certificates with a fakeResolver and request
@@ -36,20 +35,8 @@ func (c credResolver) NarrowToDevice(ctx context.Context, cert devices.Principal
 // testRegistry is a device registry on its own store in a temp dir.
 func testRegistry(t *testing.T) *devices.Registry {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	reg, err := devices.New(context.Background(), devices.Options{Store: st, Barrier: b, DefaultPolicy: devices.PolicyReject})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,9 @@ package kmip
 import (
 	"bytes"
 	"context"
+
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	//lint:ignore SA1019 crypto/dsa only reads back the type crypto/x509 returns for a DSA key
 	"crypto/dsa"
 	"crypto/x509"
@@ -16,10 +19,8 @@ import (
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip/dsakey"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // The DSA key of the KMIP 2.1 vectors BL-M-12-21 and BL-M-13-21.
@@ -82,22 +83,9 @@ func dsaRegister(v kmip.ProtocolVersion, private bool, g *big.Int, sensitive boo
 // newDSARouter is newTestRouter that also returns the store's file.
 func newDSARouter(t *testing.T) (*Router, string) {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(dir, "keywarden.db")
-	st, err := store.OpenBolt(db, store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := keys.New(keys.Options{Store: st, Barrier: b})
+	sealed := barriertest.New(t)
+	db := filepath.Join(sealed.Dir, "keywarden.db")
+	m, err := keys.New(keys.Options{Store: sealed.Store, Barrier: sealed.Barrier})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,34 +2,21 @@ package kmip
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
+
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/keys"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 func newTestRouter(t testing.TB) *Router {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	m, err := keys.New(keys.Options{Store: st, Barrier: b})
 	if err != nil {
 		t.Fatal(err)

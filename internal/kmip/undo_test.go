@@ -4,18 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 
 	"github.com/keywarden/keywarden/internal/audit"
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/store"
 )
@@ -54,22 +54,9 @@ type undoEnv struct {
 
 func newUndoEnv(t *testing.T) *undoEnv {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bolt, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bolt.Close() })
-	b, err := barrier.New(context.Background(), bolt, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &hookStore{Store: bolt}
-	m, err := keys.New(keys.Options{Store: st, Barrier: b})
+	sealed := barriertest.New(t)
+	st := &hookStore{Store: sealed.Store}
+	m, err := keys.New(keys.Options{Store: st, Barrier: sealed.Barrier})
 	if err != nil {
 		t.Fatal(err)
 	}

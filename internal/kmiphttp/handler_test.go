@@ -6,20 +6,19 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/keys"
 	kwkmip "github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/pki"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // fixture is a live KMIP-over-HTTPS endpoint with a real router behind it.
@@ -31,21 +30,9 @@ type fixture struct {
 
 func start(t *testing.T) fixture {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	dir, mk, st, b := sealed.Dir, sealed.MasterKey, sealed.Store, sealed.Barrier
 	if err := pki.Init(dir, mk, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
 		t.Fatal(err)
 	}
 	m, err := keys.New(keys.Options{Store: st, Barrier: b})

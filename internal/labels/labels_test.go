@@ -11,17 +11,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	"github.com/ovh/kmip-go"
 
-	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/eedk"
 	"github.com/keywarden/keywarden/internal/keys"
-	"github.com/keywarden/keywarden/internal/store"
 )
 
 // fakeSigner signs label certificates with a throw-away test CA.
@@ -64,20 +63,8 @@ func (f *fakeSigner) SignLabel(pub *rsa.PublicKey, name string) (*x509.Certifica
 
 func newTestService(t *testing.T) (*Service, *keys.Manager, *fakeSigner) {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBolt(filepath.Join(dir, "keywarden.db"), store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
 	m, err := keys.New(keys.Options{Store: st, Barrier: b})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
+
 	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage/seedxml"
 )
@@ -20,21 +21,9 @@ import (
 // the path of the database file.
 func newTestLog(t testing.TB) (*Log, *store.Bolt, string) {
 	t.Helper()
-	dir := t.TempDir()
-	mk, err := barrier.CreateMasterKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "keywarden.db")
-	st, err := store.OpenBolt(path, store.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b, err := barrier.New(context.Background(), st, mk, barrier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := barriertest.New(t)
+	st, b := sealed.Store, sealed.Barrier
+	path := filepath.Join(sealed.Dir, "keywarden.db")
 	l, err := New(context.Background(), st, b, nil)
 	if err != nil {
 		t.Fatal(err)
