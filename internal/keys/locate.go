@@ -32,6 +32,7 @@ type LocateQuery struct {
 // Offset, at most MaxItems (0: no limit), and the total count of matches.
 func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, total int, err error) {
 	access := accessOf(ctx)
+	q.Attributes = canonicalQuery(q.Attributes)
 	for _, a := range q.Attributes {
 		if _, ok := ruleFor(a.AttributeName); !ok {
 			return nil, 0, fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)
