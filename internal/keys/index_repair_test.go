@@ -256,3 +256,46 @@ func TestRepairIndexRetriesAfterAnotherWriter(t *testing.T) {
 	}
 	checkIndex(t, m, st)
 }
+
+// TestRepairIndexLeavesUnreadableRecords: a record that fails to open is
+// counted and its entries are left as they are (Locate reports it as
+// corrupted), while the other objects are repaired.
+func TestRepairIndexLeavesUnreadableRecords(t *testing.T) {
+	ctx := context.Background()
+	m, st, ids := oldStore(t)
+	entriesOf := func(id string) int {
+		t.Helper()
+		n := 0
+		idAt := 1 + len(m.seal.IndexKey())
+		err := st.View(func(r store.Reader) error {
+			return r.Scan(bucketIndex, nil, nil, func(k, _ []byte) (bool, error) {
+				if len(k) > idAt && string(k[idAt:]) == id {
+					n++
+				}
+				return true, nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	bad := ids["modified"]
+	var cmd store.Command
+	cmd.Put(bucketObjects, []byte(bad), []byte("not a sealed record"))
+	if err := st.Apply(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	before := entriesOf(bad)
+	rep, err := m.RepairIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "modified" had two stale entries and one missing: all left alone.
+	if want := (IndexRepair{Objects: 4, Unreadable: 1, Removed: 2, Added: 2}); rep != want {
+		t.Errorf("repair = %+v, want %+v", rep, want)
+	}
+	if after := entriesOf(bad); after != before {
+		t.Errorf("the unreadable object has %d index entries after the repair, %d before", after, before)
+	}
+}
