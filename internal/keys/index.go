@@ -32,7 +32,8 @@ var indexable = []kmip.AttributeName{
 }
 
 // indexPrefix returns the index prefix for one attribute instance, or nil
-// when the attribute is not indexed.
+// when the attribute is not indexed. a must be in canonical form
+// (canonicalAttr): the same value in another Go form has another prefix.
 func (m *Manager) indexPrefix(a kmip.Attribute) []byte {
 	var kind byte
 	var parts [][]byte
@@ -49,14 +50,12 @@ func (m *Manager) indexPrefix(a kmip.Attribute) []byte {
 		kind, parts = idxObjectType, [][]byte{binary.BigEndian.AppendUint32(nil, uint32(v))}
 	case string:
 		if a.AttributeName != kmip.AttributeNameObjectGroup {
-			if !a.AttributeName.IsCustom() {
-				return nil
-			}
-			kind, parts = idxCustom, [][]byte{[]byte(a.AttributeName), []byte(v)}
-			break
+			return nil
 		}
 		kind, parts = idxObjectGroup, [][]byte{[]byte(v)}
 	case ttlv.Value:
+		// A custom attribute's canonical form (canonical.go): the value
+		// as the codec decodes it, tagged Attribute Value.
 		if !a.AttributeName.IsCustom() {
 			return nil
 		}

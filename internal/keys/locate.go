@@ -30,8 +30,11 @@ type LocateQuery struct {
 
 // Locate returns the ids of matching objects in creation order, after
 // Offset, at most MaxItems (0: no limit), and the total count of matches.
+// Criteria are compared in canonical form (canonical.go): a custom
+// attribute given as a Go string finds the objects that hold that text.
 func (m *Manager) Locate(ctx context.Context, q LocateQuery) (ids []string, total int, err error) {
 	access := accessOf(ctx)
+	q.Attributes = canonicalQuery(q.Attributes)
 	for _, a := range q.Attributes {
 		if _, ok := ruleFor(a.AttributeName); !ok {
 			return nil, 0, fmt.Errorf("%w: unknown attribute %q", ErrInvalidField, a.AttributeName)

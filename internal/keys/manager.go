@@ -134,7 +134,14 @@ func (m *Manager) open(id string, sealed []byte) (*Object, error) {
 
 // write adds to cmd the sealed record of next and the index changes from
 // prev (nil for a new object) to next.
+// The attributes of next are first brought to canonical form (canonical.go),
+// so that its index keys are those its record reads back with.
 func (m *Manager) write(cmd *store.Command, prev *stored, next *Object) error {
+	attrs, err := canonicalAttrs(next.Attrs)
+	if err != nil {
+		return fmt.Errorf("keys: write %q: %w", next.ID, err)
+	}
+	next.Attrs = attrs
 	plain, err := encodeObject(next)
 	if err != nil {
 		return fmt.Errorf("keys: encode %q: %w", next.ID, err)

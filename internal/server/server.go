@@ -242,6 +242,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
 	}
+	if _, err := km.RepairIndex(context.Background()); err != nil {
+		logger.Error("attribute index not repaired: Locate may miss objects written by an earlier keywarden; retried at the next start", "err", err)
+	}
 	reg, err := devices.New(context.Background(), devices.Options{Store: st, Barrier: b, Logger: logger, RoleRoots: tlsConf.ClientCAs})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
