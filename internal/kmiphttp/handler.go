@@ -27,6 +27,7 @@ import (
 	"github.com/ovh/kmip-go/ttlv"
 
 	kwkmip "github.com/keywarden/keywarden/internal/kmip"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
 // Path is where KMIP requests are POSTed.
@@ -157,10 +158,16 @@ func (h *Handler) answer(ctx context.Context, peer kwkmip.Peer, c codec, body []
 }
 
 // fromText returns the conversion of a text encoding (XML, JSON) to
-// binary TTLV, through the typed request message, else a generic value.
+// binary TTLV, through the typed request message, else a generic value. A
+// KMIP 2.x request goes through the generic value: ovh's typed 1.4 message
+// would drop, without an error, the fields only 2.x defines (Attribute
+// Reference, Ephemeral, ...), and the router translates 2.x itself.
 func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
+		if enc, ok := text2(unmarshal, b); ok {
+			return enc, nil
+		}
 		var msg kmip.RequestMessage
 		if err := unmarshal(b, &msg); err == nil {
 			return ttlv.MarshalTTLV(&msg), nil
@@ -177,12 +184,14 @@ func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 // encoding, through the typed response message, else a generic value. A
 // response with an Operation Pending item goes through the generic value:
 // ovh's typed batch item would give it back the zero Result Reason the
-// router left out (a pending item has a correlation value, no reason).
+// router left out (a pending item has a correlation value, no reason). So
+// does a KMIP 2.x response, whose 2.x fields (Attributes, Profile Version,
+// ...) the typed 1.4 message would drop.
 func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
 		var msg kmip.ResponseMessage
-		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil && !hasPending(&msg) {
+		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil && !hasPending(&msg) && msg.Header.ProtocolVersion.ProtocolVersionMajor < 2 {
 			return marshal(&msg), nil
 		}
 		var v ttlv.Value
@@ -191,6 +200,20 @@ func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 		}
 		return marshal(&v), nil
 	}
+}
+
+// text2 decodes a text request into binary TTLV as a generic value when it
+// is a KMIP 2.x request message.
+func text2(unmarshal func([]byte, any) error, b []byte) ([]byte, bool) {
+	var v ttlv.Value
+	if err := unmarshal(b, &v); err != nil || v.Tag != kmip.TagRequestMessage {
+		return nil, false
+	}
+	enc := ttlv.MarshalTTLV(&v)
+	if pv, ok := kmip2.PeekVersion(enc); ok && pv.ProtocolVersionMajor == 2 {
+		return enc, true
+	}
+	return nil, false
 }
 
 // hasPending reports whether a response has an Operation Pending item.
