@@ -184,7 +184,9 @@ func (r *Router) poll(_ context.Context, b *batch, p kmip.OperationPayload) (kmi
 		// Its answer may hold what only 2.x defines (v2attrs.go).
 		return nil, errPendingIn2
 	}
-	r.async.take(req.AsynchronousCorrelationValue, owner, true)
+	if res, ok = r.async.take(req.AsynchronousCorrelationValue, owner, true); !ok {
+		return nil, errNoPending // polled meanwhile: a result is returned once
+	}
 	return &PollResponsePayload{result: &res.item, v2: res.v2}, nil
 }
 
