@@ -27,7 +27,6 @@ import (
 	"github.com/ovh/kmip-go/ttlv"
 
 	kwkmip "github.com/keywarden/keywarden/internal/kmip"
-	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
 // Path is where KMIP requests are POSTed.
@@ -159,9 +158,7 @@ func (h *Handler) answer(ctx context.Context, peer kwkmip.Peer, c codec, body []
 
 // fromText returns the conversion of a text encoding (XML, JSON) to
 // binary TTLV, through the typed request message, else a generic value. A
-// KMIP 2.x request goes through the generic value: ovh's typed 1.4 message
-// would drop, without an error, the fields only 2.x defines (Attribute
-// Reference, Ephemeral, ...), and the router translates 2.x itself.
+// KMIP 2.x request goes through a generic value (text2.go).
 func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
@@ -200,20 +197,6 @@ func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 		}
 		return marshal(&v), nil
 	}
-}
-
-// text2 decodes a text request into binary TTLV as a generic value when it
-// is a KMIP 2.x request message.
-func text2(unmarshal func([]byte, any) error, b []byte) ([]byte, bool) {
-	var v ttlv.Value
-	if err := unmarshal(b, &v); err != nil || v.Tag != kmip.TagRequestMessage {
-		return nil, false
-	}
-	enc := ttlv.MarshalTTLV(&v)
-	if pv, ok := kmip2.PeekVersion(enc); ok && pv.ProtocolVersionMajor == 2 {
-		return enc, true
-	}
-	return nil, false
 }
 
 // hasPending reports whether a response has an Operation Pending item.
