@@ -10,6 +10,8 @@ import (
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
+
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
 // Encoding is a KMIP message encoding carried over HTTPS.
@@ -92,6 +94,9 @@ func (c *HTTPConn) encode(req []byte) (out []byte, err error) {
 		return req, nil
 	}
 	defer recoverTo(&err)
+	if v, ok := kmip2.PeekVersion(req); ok && v.ProtocolVersionMajor == 2 {
+		return c.encode2(req) // conn_http2.go
+	}
 	var msg kmip.RequestMessage
 	if err := ttlv.UnmarshalTTLV(req, &msg); err != nil {
 		return nil, fmt.Errorf("conformance: decode request for %s: %w", c.enc, err)
@@ -112,6 +117,9 @@ func (c *HTTPConn) decode(resp []byte) (out []byte, err error) {
 	unmarshal := ttlv.UnmarshalXML
 	if c.enc == EncodingJSON {
 		unmarshal = ttlv.UnmarshalJSON
+	}
+	if out, ok := decode2(unmarshal, resp); ok {
+		return out, nil // conn_http2.go
 	}
 	if err := unmarshal(resp, &msg); err != nil {
 		return nil, fmt.Errorf("conformance: decode %s response: %w", c.enc, err)

@@ -46,6 +46,9 @@ func (*PollRequestPayload) Operation() kmip.Operation { return kmip.OperationPol
 // status and payload) before the response is encoded.
 type PollResponsePayload struct {
 	result *kmip.ResponseBatchItem
+	// v2 is what answering the result in KMIP 2.x needs, when a 2.x
+	// request made it (v2async.go).
+	v2 *held2
 }
 
 // Operation returns Poll.
@@ -81,6 +84,7 @@ type asyncResult struct {
 	owner string // client certificate fingerprint
 	item  kmip.ResponseBatchItem
 	until time.Time
+	v2    *held2 // nil: a 1.x request made it
 }
 
 // asyncResults holds the results of asynchronous requests; the zero value
@@ -110,17 +114,17 @@ func (a *asyncResults) put(cv []byte, res asyncResult) bool {
 }
 
 // take returns and forgets the result of cv if owner may have it.
-func (a *asyncResults) take(cv []byte, owner string, forget bool) (kmip.ResponseBatchItem, bool) {
+func (a *asyncResults) take(cv []byte, owner string, forget bool) (asyncResult, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	res, ok := a.m[string(cv)]
 	if !ok || res.owner != owner || time.Now().After(res.until) {
-		return kmip.ResponseBatchItem{}, false
+		return asyncResult{}, false
 	}
 	if forget {
 		delete(a.m, string(cv))
 	}
-	return res.item, true
+	return res, true
 }
 
 // peerOwner identifies the client that may poll a result.
@@ -136,6 +140,13 @@ func peerOwner(p Peer) string {
 // asynchronous processing, every other item is held and answered
 // Operation Pending with its correlation value.
 func (r *Router) finishAsync(peer Peer, msg *kmip.RequestMessage, out *kmip.ResponseMessage) {
+	r.finishAsyncAs(peer, msg, out, nil)
+}
+
+// finishAsyncAs is finishAsync for a request translated from KMIP 2.x when
+// v2 is not nil: a held result keeps its item's translation state and 2.x
+// reason, and a polled one brings them back (v2async.go).
+func (r *Router) finishAsyncAs(peer Peer, msg *kmip.RequestMessage, out *kmip.ResponseMessage, v2 *v2State) {
 	async := msg.Header.AsynchronousIndicator != nil && *msg.Header.AsynchronousIndicator
 	owner := peerOwner(peer)
 	for i, it := range out.BatchItem {
@@ -143,13 +154,14 @@ func (r *Router) finishAsync(peer Peer, msg *kmip.RequestMessage, out *kmip.Resp
 			res := *p.result
 			res.UniqueBatchItemID = it.UniqueBatchItemID
 			out.BatchItem[i] = res
+			v2.polled(i, res.Operation, p.v2)
 			continue
 		}
 		if !async || it.Operation == kmip.OperationPoll || it.Operation == kmip.OperationCancel {
 			continue
 		}
 		cv := make([]byte, 16)
-		if _, err := rand.Read(cv); err != nil || !r.async.put(cv, asyncResult{owner: owner, item: it, until: time.Now().Add(asyncTTL)}) {
+		if _, err := rand.Read(cv); err != nil || !r.async.put(cv, asyncResult{owner: owner, item: it, until: time.Now().Add(asyncTTL), v2: v2.held(i)}) {
 			// Answered at once: a client must accept a synchronous answer.
 			continue
 		}
@@ -157,16 +169,25 @@ func (r *Router) finishAsync(peer Peer, msg *kmip.RequestMessage, out *kmip.Resp
 			Operation: it.Operation, UniqueBatchItemID: it.UniqueBatchItemID,
 			ResultStatus: kmip.ResultStatusOperationPending, AsynchronousCorrelationValue: cv,
 		}
+		v2.setReason(i, 0) // a pending item has no reason
 	}
 }
 
 func (r *Router) poll(_ context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*PollRequestPayload)
-	item, ok := r.async.take(req.AsynchronousCorrelationValue, peerOwner(b.peer), true)
+	owner := peerOwner(b.peer)
+	res, ok := r.async.take(req.AsynchronousCorrelationValue, owner, false)
 	if !ok {
-		return nil, kerr(kmip.ResultReasonItemNotFound, "no pending operation with this correlation value")
+		return nil, errNoPending
 	}
-	return &PollResponsePayload{result: &item}, nil
+	if res.v2 != nil && b.v2 == nil {
+		// Its answer may hold what only 2.x defines (v2attrs.go).
+		return nil, errPendingIn2
+	}
+	if res, ok = r.async.take(req.AsynchronousCorrelationValue, owner, true); !ok {
+		return nil, errNoPending // polled meanwhile: a result is returned once
+	}
+	return &PollResponsePayload{result: &res.item, v2: res.v2}, nil
 }
 
 func (r *Router) cancel(_ context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
@@ -177,7 +198,8 @@ func (r *Router) cancel(_ context.Context, b *batch, p kmip.OperationPayload) (k
 	// available to Poll.
 	result := kmip.CancellationResultUnavailable
 	owner := peerOwner(b.peer)
-	if item, ok := r.async.take(req.AsynchronousCorrelationValue, owner, false); ok {
+	if res, ok := r.async.take(req.AsynchronousCorrelationValue, owner, false); ok {
+		item := res.item
 		result = kmip.CancellationResultCompleted
 		if item.ResultStatus != kmip.ResultStatusSuccess || cancelableOps[item.Operation] {
 			r.async.take(req.AsynchronousCorrelationValue, owner, true)

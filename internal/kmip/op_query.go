@@ -75,10 +75,11 @@ var serverProfiles = func() []serverProfile {
 // and Server Port are optional and left out: the profiles hold on every
 // listener the server opens, and the server does not know the address its
 // clients reach it by. KMIP 2.x renamed the profiles (Profile Version
-// instead of a name per version): a 2.x client gets none yet.
+// instead of a name per version): a 2.x client gets the 2.x names
+// (query2.go).
 func profiles(b *batch) []kmip.ProfileInformation {
 	if b.v2 != nil {
-		return nil
+		return profiles2()
 	}
 	var out []kmip.ProfileInformation
 	for _, p := range serverProfiles {
@@ -98,7 +99,7 @@ func capabilities() kmip.CapabilityInformation {
 		// answer a multi-part request with Feature Not Supported.
 		StreamingCapability: &yes,
 		// The Asynchronous Indicator is honoured: Operation Pending, then
-		// Poll and Cancel (op_async.go).
+		// Poll and Cancel (op_async.go; 2.x requests: v2async.go).
 		AsynchronousCapability: &yes,
 		// No Attestation Type is accepted.
 		AttestationCapability: &no,

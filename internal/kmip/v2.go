@@ -112,6 +112,7 @@ func (r *Router) handleV2(ctx context.Context, peer Peer, req []byte, v kmip.Pro
 	st := &v2State{version: v, t: t}
 	defer st.wipe()
 	out := r.runAs(ctx, peer, msg, start, st)
+	r.finishAsyncAs(peer, msg, out, st) // v2async.go
 	if r.log.Enabled(ctx, slog.LevelDebug) {
 		r.log.Debug("kmip: 2.x request served", "conn", peer.ConnID, "items", len(msg.BatchItem), "elapsed", time.Since(start))
 	}

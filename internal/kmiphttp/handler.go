@@ -157,10 +157,14 @@ func (h *Handler) answer(ctx context.Context, peer kwkmip.Peer, c codec, body []
 }
 
 // fromText returns the conversion of a text encoding (XML, JSON) to
-// binary TTLV, through the typed request message, else a generic value.
+// binary TTLV, through the typed request message, else a generic value. A
+// KMIP 2.x request goes through a generic value (text2.go).
 func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
+		if enc, ok := text2(unmarshal, b); ok {
+			return enc, nil
+		}
 		var msg kmip.RequestMessage
 		if err := unmarshal(b, &msg); err == nil {
 			return ttlv.MarshalTTLV(&msg), nil
@@ -177,12 +181,14 @@ func fromText(unmarshal func([]byte, any) error) func([]byte) ([]byte, error) {
 // encoding, through the typed response message, else a generic value. A
 // response with an Operation Pending item goes through the generic value:
 // ovh's typed batch item would give it back the zero Result Reason the
-// router left out (a pending item has a correlation value, no reason).
+// router left out (a pending item has a correlation value, no reason). So
+// does a KMIP 2.x response, whose 2.x fields (Attributes, Profile Version,
+// ...) the typed 1.4 message would drop.
 func toText(marshal func(any) []byte) func([]byte) ([]byte, error) {
 	return func(b []byte) (out []byte, err error) {
 		defer recoverCodec(&err)
 		var msg kmip.ResponseMessage
-		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil && !hasPending(&msg) {
+		if err := ttlv.UnmarshalTTLV(b, &msg); err == nil && !hasPending(&msg) && msg.Header.ProtocolVersion.ProtocolVersionMajor < 2 {
 			return marshal(&msg), nil
 		}
 		var v ttlv.Value

@@ -77,6 +77,8 @@ func responsePayload(p ttlv.Struct, st itemState) ttlv.Struct {
 		OperationAdjustAttribute:
 		// 2.x answers the Unique Identifier only.
 		return keep(p, kmip.TagUniqueIdentifier)
+	case kmip.OperationQuery:
+		return queryResponse(p) // query.go
 	}
 	// 2.x dropped the Template-Attribute that 1.x servers may return.
 	return drop(p, kmip.TagTemplateAttribute, kmip.TagPrivateKeyTemplateAttribute, kmip.TagPublicKeyTemplateAttribute)
