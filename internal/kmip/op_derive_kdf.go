@@ -153,6 +153,9 @@ func deriveEncrypt(params DerivationParameters, base *keys.Object, n int) ([]byt
 	if params.DerivationData == nil || params.CryptographicParameters == nil {
 		return nil, errDeriveMissing
 	}
+	if _, isKey := base.Value.(*kmip.SymmetricKey); !isKey {
+		return nil, errWrongKeyType // Secret Data is no cipher key
+	}
 	c, err := newBlockOp(base, *params.CryptographicParameters)
 	if err != nil {
 		return nil, err
