@@ -88,7 +88,7 @@ func TestX923DecryptRefusesBadPadding(t *testing.T) {
 	iv := unhex(t, "000102030405060708090a0b0c0d0e0f")
 	enc := ok[*payloads.EncryptResponsePayload](t, r, &payloads.EncryptRequestPayload{UniqueIdentifier: id, IVCounterNonce: iv,
 		CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeCBC, PaddingMethod: kmip.PaddingMethodPKCS5},
-		Data: []byte("twelve bytes")})
+		Data:                    []byte("twelve bytes")})
 	fails(t, r, &payloads.DecryptRequestPayload{UniqueIdentifier: id, IVCounterNonce: iv, Data: enc.Data,
 		CryptographicParameters: &kmip.CryptographicParameters{BlockCipherMode: kmip.BlockCipherModeCBC, PaddingMethod: kmip.PaddingMethodANSIX9_23}},
 		kmip.ResultReasonCryptographicFailure)
