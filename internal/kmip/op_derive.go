@@ -138,22 +138,18 @@ func (r *Router) deriveKey(ctx context.Context, b *batch, p kmip.OperationPayloa
 	return &DeriveKeyResponsePayload{UniqueIdentifier: o.ID}, nil
 }
 
-// baseMaterial returns the key material of a Symmetric Key or Secret Data
-// base object.
+// baseMaterial returns the key material of a Symmetric Key (Raw or
+// Transparent) or Secret Data base object.
 func baseMaterial(o *keys.Object) ([]byte, error) {
-	var kb *kmip.KeyBlock
-	switch v := o.Value.(type) {
-	case *kmip.SymmetricKey:
-		kb = &v.KeyBlock
-	case *kmip.SecretData:
-		kb = &v.KeyBlock
-	default:
-		return nil, errWrongKeyType
+	sd, isSecret := o.Value.(*kmip.SecretData)
+	if !isSecret {
+		return symmetricMaterial(o)
 	}
-	if kb.KeyValue == nil || kb.KeyValue.Plain == nil || kb.KeyValue.Plain.KeyMaterial.Bytes == nil {
+	raw, err := sd.Data()
+	if err != nil || raw == nil {
 		return nil, errBadKey
 	}
-	return *kb.KeyValue.Plain.KeyMaterial.Bytes, nil
+	return raw, nil
 }
 
 func derivedBlock(f kmip.KeyFormatType, material []byte, alg kmip.CryptographicAlgorithm, bits int32) kmip.KeyBlock {
