@@ -7,8 +7,10 @@ import (
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
+	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
 // registerSecret registers a Secret Data object (a password) for Derive Key.
@@ -295,5 +297,37 @@ func TestDeriveKeyUndone(t *testing.T) {
 	}
 	if after := e.state(t, base); !slices.EqualFunc(after.index, before.index, slices.Equal) {
 		t.Fatalf("after undo the base's index entries changed")
+	}
+}
+
+// TestDeriveKeyV21: a KMIP 2.1 Derive Key (Attributes in place of the
+// Template-Attribute) derives the same key as the OASIS 1.4 vector.
+func TestDeriveKeyV21(t *testing.T) {
+	r := newTestRouter(t)
+	base := registerSymmetric(t, r, unhex(t, "00112233445566778899aabbccddeeff"), keyOpts{mask: kmip.CryptographicUsageDeriveKey})
+	resp := send2(t, r, kmip.V2_1, item2(kmip.OperationDeriveKey,
+		ttlv.Value{Tag: kmip.TagObjectType, Value: ttlv.Enum(kmip.ObjectTypeSymmetricKey)},
+		ttlv.Value{Tag: kmip.TagUniqueIdentifier, Value: base},
+		ttlv.Value{Tag: kmip.TagDerivationMethod, Value: ttlv.Enum(DerivationMethodHASH)},
+		ttlv.Value{Tag: kmip.TagDerivationParameters, Value: ttlv.Struct{
+			{Tag: kmip.TagCryptographicParameters, Value: ttlv.Struct{
+				{Tag: kmip.TagHashingAlgorithm, Value: ttlv.Enum(kmip.HashingAlgorithmSHA_256)},
+			}},
+		}},
+		ttlv.Value{Tag: kmip2.TagAttributes, Value: ttlv.Struct{
+			{Tag: kmip.TagCryptographicAlgorithm, Value: ttlv.Enum(kmip.CryptographicAlgorithmAES)},
+			{Tag: kmip.TagCryptographicLength, Value: int32(128)},
+		}},
+	))
+	it := items(resp)
+	if len(it) != 1 {
+		t.Fatalf("got %d items", len(it))
+	}
+	if st, reason := status(t, it[0]); st != kmip.ResultStatusSuccess {
+		t.Fatalf("Derive Key 2.1: %v %v", st, reason)
+	}
+	id, _ := find(sub(find(it[0], kmip.TagResponsePayload)), kmip.TagUniqueIdentifier).Value.(string)
+	if got := hex.EncodeToString(materialOf(t, r, id)); got != "a8faed6abbf35c12a4b26e40f6feb19d" {
+		t.Fatalf("derived %s", got)
 	}
 }
