@@ -23,13 +23,13 @@ var serverIntervalTags = map[int]bool{
 	kmip.TagLeaseTime: true,
 }
 
-// generatingOps create objects whose material the server chooses.
+// generatingOps create objects whose material the server chooses (Derive
+// Key is not one: its material follows from the request).
 var generatingOps = map[uint32]bool{
 	uint32(kmip.OperationCreate):         true,
 	uint32(kmip.OperationCreateKeyPair):  true,
 	uint32(kmip.OperationReKey):          true,
 	uint32(kmip.OperationReKeyKeyPair):   true,
-	uint32(kmip.OperationDeriveKey):      true,
 	uint32(kmip.OperationCreateSplitKey): true,
 	uint32(kmip.OperationJoinSplitKey):   true,
 }

@@ -11,14 +11,14 @@ package interop
 // that fails logs an ERROR or a non-success result status but still
 // exits 0, so the test reads the log. Objects the demos act on are made
 // beforehand with ovh's kmipclient, and their state is checked afterwards.
-// Left out: pie.encrypt (AES-CBC with ANSI X9.23 padding) and pie.sign
-// (RSA-PSS over SHA-1), whose parameters the server deliberately does not
-// offer (Feature Not Supported); pie.derive_key (Derive Key is not
-// offered); pie.set_attribute (a KMIP 2.0 operation).
+// No demo is left out; pie.derive_key runs, but the server refuses each
+// of its derivations, as the test expects (see its entry). PyKMIP's Derive
+// Key itself succeeds in TestPyKMIP (pykmip_derive_test.go).
 
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -45,6 +45,11 @@ type pyDemo struct {
 	want   string
 	after  func(t *testing.T, log string)
 	expect []string // further log lines that must appear
+	// refused, when set, is the refusal each of the demo's refusals
+	// errors logs: the demo must log exactly refusals such ERROR lines
+	// and no other.
+	refused  string
+	refusals int
 }
 
 func TestPyKMIPDemos(t *testing.T) {
@@ -77,6 +82,7 @@ func TestPyKMIPDemos(t *testing.T) {
 	toRevokePie, toRevokeUnits := aes("", true), aes("", true)
 	toDestroyPie, toDestroyUnits := aes("", false), aes("", false)
 	toRename, toUnname := aes("pykmip-demo-rename", false), aes("pykmip-demo-unname", false)
+	toSensitive := aes("", false)
 	mac, err := c.Create().SymmetricKey(kmip.CryptographicAlgorithmHMACSHA256, 256, kmip.CryptographicUsageMACGenerate).Exec()
 	if err != nil {
 		t.Fatalf("Create HMAC-SHA256 key: %v", err)
@@ -160,6 +166,19 @@ func TestPyKMIPDemos(t *testing.T) {
 		{name: "pie delete_attribute", module: "pie.delete_attribute", args: []string{"-i", toUnname},
 			want: "Successfully deleted 'Name' attribute", after: wantNames(toUnname)},
 		{name: "pie mac", module: "pie.mac", args: []string{"-i", macKey, "-a", "HMAC_SHA256"}, want: "Successfully done MAC"},
+		{name: "pie encrypt", module: "pie.encrypt", want: "Successfully encrypted the message.", after: decryptsDemoMessage(c)},
+		// KMIP 2.0 (the demo's client is set to it): Set Attribute.
+		{name: "pie set_attribute", module: "pie.set_attribute", args: []string{"-i", toSensitive},
+			want: "Successfully set the 'Sensitive' attribute on object: " + toSensitive, after: wantSensitive(c, toSensitive)},
+		{name: "pie sign", module: "pie.sign", want: "Signature: "},
+		// The demo derives from the key it has just created, which it
+		// never activates: a Pre-Active key serves no cryptographic
+		// purpose (KMIP 1.4 section 3.22), so each of its five
+		// derivations is refused. (Were it Active, its parameters would
+		// still be refused: AES-160, Blowfish, HMAC with a salt, which
+		// PyKMIP's own server reads as HKDF, MD5 and SP 800-108.)
+		{name: "pie derive_key", module: "pie.derive_key", want: "Successfully created a new derivation key.",
+			refused: "OPERATION_FAILED: PERMISSION_DENIED - object is not Active", refusals: 5},
 		{name: "units create", module: "units.create", args: []string{"-a", "AES", "-l", "256"},
 			want:  "create() result status: ResultStatus.SUCCESS",
 			after: exists(`created UUID: (\S+)`, kmip.ObjectTypeSymmetricKey)},
@@ -193,7 +212,11 @@ func TestPyKMIPDemos(t *testing.T) {
 					t.Errorf("kmip.demos.%s: log lacks %q\n%s", d.module, line, demoSummary(log))
 				}
 			}
-			if strings.Contains(log, " - ERROR - ") || strings.Contains(log, "Traceback") {
+			errors := strings.Count(log, " - ERROR - ")
+			if d.refused != "" && (errors != d.refusals || strings.Count(log, " - ERROR - "+d.refused) != d.refusals) {
+				t.Errorf("kmip.demos.%s: want %d errors %q:\n%s", d.module, d.refusals, d.refused, demoSummary(log))
+			}
+			if d.refused == "" && errors > 0 || strings.Contains(log, "Traceback") {
 				t.Errorf("kmip.demos.%s logged an error:\n%s", d.module, demoSummary(log))
 			}
 			if d.after != nil && !t.Failed() {
@@ -287,5 +310,45 @@ func checkObjectType(t *testing.T, c *kmipclient.Client, id string, ot kmip.Obje
 	}
 	if got := oneAttr(t, resp.Attribute, kmip.AttributeNameObjectType); got != ot {
 		t.Errorf("object %s created by the demo is a %v, want %v", id, got, ot)
+	}
+}
+
+// wantSensitive checks that object id is Sensitive on the server.
+func wantSensitive(c *kmipclient.Client, id string) func(t *testing.T, _ string) {
+	return func(t *testing.T, _ string) {
+		resp, err := c.GetAttributes(id, kmip.AttributeNameSensitive).Exec()
+		if err != nil {
+			t.Fatalf("Get Attributes Sensitive of %s: %v", id, err)
+		}
+		if got := oneAttr(t, resp.Attribute, kmip.AttributeNameSensitive); got != true {
+			t.Errorf("Sensitive of %s after the demo = %v, want true", id, got)
+		}
+	}
+}
+
+// decryptsDemoMessage decrypts, with ovh's client, the ciphertext the
+// pie.encrypt demo logs (AES-CBC, ANSI X9.23 padding, the demo's IV under
+// the key it created and logged) and expects the demo's default message.
+func decryptsDemoMessage(c *kmipclient.Client) func(t *testing.T, log string) {
+	return func(t *testing.T, log string) {
+		id := regexp.MustCompile(`Secret ID: (\S+)`).FindStringSubmatch(log)
+		ct := regexp.MustCompile(`Cipher text: b'([0-9a-f]+)'`).FindStringSubmatch(log)
+		if id == nil || ct == nil {
+			t.Fatalf("the demo's log lacks its key id or ciphertext")
+		}
+		data, err := hex.DecodeString(ct[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		iv, _ := hex.DecodeString("017d45a088081111f00012ff7a3a3690")
+		resp, err := c.Decrypt(id[1]).WithIvCounterNonce(iv).WithCryptographicParameters(kmip.CryptographicParameters{
+			CryptographicAlgorithm: kmip.CryptographicAlgorithmAES, BlockCipherMode: kmip.BlockCipherModeCBC,
+			PaddingMethod: kmip.PaddingMethodANSIX9_23}).Data(data).Exec()
+		if err != nil {
+			t.Fatalf("Decrypt the demo's ciphertext: %v", err)
+		}
+		if got, want := string(resp.Data), "This is a secret message."; got != want || len(data) != 32 {
+			t.Errorf("the demo's %d-byte ciphertext decrypts to %q, want %q in 32 bytes", len(data), got, want)
+		}
 	}
 }

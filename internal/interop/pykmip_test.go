@@ -138,7 +138,8 @@ func checkPyKMIP(t *testing.T, res pyResult, prefix string) {
 	}
 	for _, name := range []string{
 		"create_aes", "get_aes", "locate_by_name", "get_attributes", "get_attribute_list",
-		"register_secret", "get_secret", "register_symmetric", "get_symmetric",
+		"register_secret", "get_secret", "activate_secret", "derive_pbkdf2", "get_derived", "destroy_derived",
+		"revoke_secret", "register_symmetric", "get_symmetric",
 		"create_rsa_pair", "get_public", "get_private",
 		"activate_aes", "check_aes", "revoke_aes", "destroy_aes", "state_destroyed_aes",
 		"destroy_secret", "destroy_symmetric", "destroy_public", "destroy_private", "close",
@@ -203,6 +204,7 @@ func checkPyKMIP(t *testing.T, res pyResult, prefix string) {
 			t.Errorf("Get secret data: %s %s, value equal %v", secret.ObjectType, secret.DataType, secret.ValueHex == res.SecretHex)
 		}
 	}
+	checkPyKMIPDerived(t, res)
 	var sym pyKey
 	if decodeStep(t, res, "get_symmetric", &sym) {
 		if sym.ObjectType != "SYMMETRIC_KEY" || sym.ValueHex != res.SymmetricHex {

@@ -79,7 +79,7 @@ func opType(op kmip.Operation) audit.Type {
 		kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve:
 		return audit.TypeKey
-	case kmip.OperationCertify, kmip.OperationReCertify:
+	case kmip.OperationCertify, kmip.OperationReCertify, kmip.OperationDeriveKey:
 		return audit.TypeKey
 	case kmip.OperationActivate, kmip.OperationRevoke, kmip.OperationDestroy, kmip.OperationArchive,
 		kmip.OperationRecover, kmip.OperationAddAttribute, kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute,
@@ -255,6 +255,8 @@ func objectsOf(req, resp kmip.OperationPayload, placeholder string) []string {
 		return []string{p.UniqueIdentifier}
 	case *ReCertifyResponsePayload:
 		return []string{p.UniqueIdentifier}
+	case *DeriveKeyResponsePayload:
+		return []string{p.UniqueIdentifier}
 	case *payloads.LocateResponsePayload:
 		ids := p.UniqueIdentifier
 		if len(ids) > maxAuditObjects {
@@ -283,7 +285,7 @@ func requestNamesObject(req kmip.OperationPayload) bool {
 		*payloads.EncryptRequestPayload, *payloads.DecryptRequestPayload, *payloads.SignRequestPayload,
 		*payloads.SignatureVerifyRequestPayload, *kmip2.AdjustAttributeRequestPayload, *kmip2.SetAttributeRequestPayload:
 		return true
-	case *CertifyRequestPayload, *ReCertifyRequestPayload:
+	case *CertifyRequestPayload, *ReCertifyRequestPayload, *DeriveKeyRequestPayload:
 		return true
 	}
 	return false
@@ -322,6 +324,10 @@ func requestID(req kmip.OperationPayload) string {
 		return p.UniqueIdentifier
 	case *ReCertifyRequestPayload:
 		return p.UniqueIdentifier
+	case *DeriveKeyRequestPayload:
+		if len(p.UniqueIdentifier) > 0 {
+			return p.UniqueIdentifier[0]
+		}
 	case *payloads.ObtainLeaseRequestPayload:
 		return p.UniqueIdentifier
 	case *payloads.GetUsageAllocationRequestPayload:

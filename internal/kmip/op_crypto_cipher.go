@@ -17,12 +17,13 @@ import (
 
 // Encrypt and Decrypt (KMIP 1.4 sections 4.29 and 4.30), per the
 // Cryptographic Services Basic Cryptography (CS-BC) and Asymmetric
-// Cryptography (CS-AC) profiles: AES in CBC (no padding or PKCS5), CTR and
-// GCM, and RSA with OAEP padding. Deliberately not offered: ECB, which
-// leaks the equality of plaintext blocks, and RSA PKCS#1 v1.5 encryption,
-// disallowed for key transport by NIST SP 800-131A Rev. 2 after 2023 (its
-// padding checks are Bleichenbacher's oracle); both answer Feature Not
-// Supported. No OASIS vector uses PKCS#1 v1.5 encryption.
+// Cryptography (CS-AC) profiles: AES in CBC (no padding, PKCS5 or ANSI
+// X9.23, op_crypto_padding.go), CTR and GCM, and RSA with OAEP padding.
+// Deliberately not offered: ECB, which leaks the equality of plaintext
+// blocks, and RSA PKCS#1 v1.5 encryption, disallowed for key transport by
+// NIST SP 800-131A Rev. 2 after 2023 (its padding checks are
+// Bleichenbacher's oracle); both answer Feature Not Supported. No OASIS
+// vector uses PKCS#1 v1.5 encryption.
 
 var (
 	errMissingIV   = kerr(kmip.ResultReasonInvalidMessage, "IV/counter/nonce missing")
@@ -146,7 +147,7 @@ func newBlockOp(o *keys.Object, p kmip.CryptographicParameters) (*blockOp, error
 	c := &blockOp{block: blk, mode: p.BlockCipherMode, padding: p.PaddingMethod, tagLen: p.TagLength}
 	switch c.mode {
 	case kmip.BlockCipherModeCBC, kmip.BlockCipherModeECB:
-		if c.padding != 0 && c.padding != kmip.PaddingMethodNone && c.padding != kmip.PaddingMethodPKCS5 {
+		if c.padding != 0 && c.padding != kmip.PaddingMethodNone && !padded(c.padding) {
 			return nil, errAlgorithm
 		}
 	case kmip.BlockCipherModeCTR, kmip.BlockCipherModeGCM:
@@ -228,9 +229,8 @@ func (c *blockOp) seal(iv, data, aad []byte) (out, tag []byte, err error) {
 			return nil, nil, errBadIV
 		}
 		in := data
-		if c.padding == kmip.PaddingMethodPKCS5 {
-			n := aes.BlockSize - len(data)%aes.BlockSize
-			in = append(bytes.Clone(data), bytes.Repeat([]byte{byte(n)}, n)...)
+		if padded(c.padding) {
+			in = append(bytes.Clone(data), padding(c.padding, len(data))...)
 		} else if len(data)%aes.BlockSize != 0 {
 			return nil, nil, errBadLength
 		}
@@ -275,7 +275,7 @@ func (c *blockOp) open(iv, data, aad, tag []byte) ([]byte, error) {
 		if c.mode == kmip.BlockCipherModeCBC && len(iv) != aes.BlockSize {
 			return nil, errBadIV
 		}
-		if len(data)%aes.BlockSize != 0 || (c.padding == kmip.PaddingMethodPKCS5 && len(data) == 0) {
+		if len(data)%aes.BlockSize != 0 || (padded(c.padding) && len(data) == 0) {
 			return nil, errBadLength
 		}
 		out := make([]byte, len(data))
@@ -284,10 +284,10 @@ func (c *blockOp) open(iv, data, aad, tag []byte) ([]byte, error) {
 		} else {
 			cipher.NewCBCDecrypter(c.block, iv).CryptBlocks(out, data)
 		}
-		if c.padding != kmip.PaddingMethodPKCS5 {
+		if !padded(c.padding) {
 			return out, nil
 		}
-		n, ok := pkcs5Len(out)
+		n, ok := paddingLen(c.padding, out)
 		if !ok {
 			clear(out)
 			return nil, errCryptoFailed

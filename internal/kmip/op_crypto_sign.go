@@ -15,8 +15,8 @@ import (
 
 // Sign and Signature Verify (KMIP 1.4 sections 4.31 and 4.32), per the
 // CS-AC profile: RSA with PKCS#1 v1.5 or PSS padding, and ECDSA, with
-// SHA-224 to SHA-512. SHA-1 is accepted only to verify existing
-// signatures.
+// SHA-224 to SHA-512. SHA-1 is accepted to verify existing signatures and,
+// outside FIPS mode, to sign with RSA-PSS (op_crypto_sign_sha1.go).
 
 var errNoData = kerr(kmip.ResultReasonMissingData, "data or digested data missing")
 
@@ -98,7 +98,8 @@ func (r *Router) sign(ctx context.Context, b *batch, p kmip.OperationPayload) (k
 	if !ok {
 		return nil, errWrongKeyType
 	}
-	s, err := schemeOf(cryptoParams(req.CryptographicParameters, o), false)
+	params := cryptoParams(req.CryptographicParameters, o)
+	s, err := schemeOf(params, sha1PSSAllowed(params, o))
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func (pc *partCipher) update(blk cipher.Block, data []byte) ([]byte, error) {
 	default: // ECB, CBC
 		pc.grow(data)
 		n := len(pc.pending) / aes.BlockSize * aes.BlockSize
-		if pc.decrypt && pc.padding == kmip.PaddingMethodPKCS5 && n == len(pc.pending) && n > 0 {
+		if pc.decrypt && padded(pc.padding) && n == len(pc.pending) && n > 0 {
 			n -= aes.BlockSize // perhaps the padded last block
 		}
 		return pc.blocks(blk, n), nil
@@ -138,22 +138,21 @@ func (pc *partCipher) final(blk cipher.Block, data []byte) (out, tag []byte, err
 // lastBlocks ends an ECB or CBC operation: the padding is added, or
 // checked and removed.
 func (pc *partCipher) lastBlocks(blk cipher.Block) ([]byte, []byte, error) {
-	if pc.padding != kmip.PaddingMethodPKCS5 {
+	if !padded(pc.padding) {
 		if len(pc.pending)%aes.BlockSize != 0 {
 			return nil, nil, errBadLength
 		}
 		return pc.blocks(blk, len(pc.pending)), nil, nil
 	}
 	if !pc.decrypt {
-		n := aes.BlockSize - len(pc.pending)%aes.BlockSize
-		pc.grow(bytes.Repeat([]byte{byte(n)}, n))
+		pc.grow(padding(pc.padding, len(pc.pending)))
 		return pc.blocks(blk, len(pc.pending)), nil, nil
 	}
 	if len(pc.pending) == 0 || len(pc.pending)%aes.BlockSize != 0 {
 		return nil, nil, errBadLength
 	}
 	out := pc.blocks(blk, len(pc.pending))
-	n, ok := pkcs5Len(out)
+	n, ok := paddingLen(pc.padding, out)
 	if !ok {
 		clear(out)
 		return nil, nil, errCryptoFailed

@@ -147,6 +147,8 @@ func TestStreamEqualsSinglePart(t *testing.T) {
 		{"CBC no padding", mode(kmip.BlockCipherModeCBC, kmip.PaddingMethodNone), iv16, nil, seq(80)},
 		{"CBC PKCS5", mode(kmip.BlockCipherModeCBC, kmip.PaddingMethodPKCS5), iv16, nil, seq(77)},
 		{"CBC PKCS5 full padding block", mode(kmip.BlockCipherModeCBC, kmip.PaddingMethodPKCS5), iv16, nil, seq(80)},
+		{"CBC X9.23", mode(kmip.BlockCipherModeCBC, kmip.PaddingMethodANSIX9_23), iv16, nil, seq(77)},
+		{"ECB X9.23 full padding block", mode(kmip.BlockCipherModeECB, kmip.PaddingMethodANSIX9_23), nil, nil, seq(80)},
 		{"CTR", mode(kmip.BlockCipherModeCTR, 0), iv16, nil, seq(77)},
 		{"CTR counter wraps", mode(kmip.BlockCipherModeCTR, 0), bytes.Repeat([]byte{0xff}, 16), nil, seq(77)},
 		{"GCM 96-bit nonce", mode(kmip.BlockCipherModeGCM, 0), iv16[:12], aad, seq(77)},

@@ -76,6 +76,7 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 var opOrder = []kmip.Operation{
 	kmip.OperationQuery, kmip.OperationLocate, kmip.OperationDestroy, kmip.OperationGet,
 	kmip.OperationCreate, kmip.OperationCreateKeyPair, kmip.OperationRegister, kmip.OperationReKey,
+	kmip.OperationDeriveKey,
 	kmip.OperationCertify, kmip.OperationReCertify,
 	kmip.OperationGetAttributes, kmip.OperationGetAttributeList, kmip.OperationAddAttribute,
 	kmip.OperationModifyAttribute, kmip.OperationDeleteAttribute, kmip.OperationActivate,

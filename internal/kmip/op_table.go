@@ -47,6 +47,7 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationPoll:               r.poll,
 		kmip.OperationCancel:             r.cancel,
 		kmip.OperationHash:               r.hash,
+		kmip.OperationDeriveKey:          r.deriveKey,
 	}
 }
 

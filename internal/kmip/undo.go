@@ -53,7 +53,7 @@ var undoOps = map[kmip.Operation]bool{
 	kmip2.OperationPing: true,
 	// Writes of object records, journaled.
 	kmip.OperationCreate: true, kmip.OperationCreateKeyPair: true, kmip.OperationRegister: true,
-	kmip.OperationReKey: true, kmip.OperationReKeyKeyPair: true,
+	kmip.OperationReKey: true, kmip.OperationReKeyKeyPair: true, kmip.OperationDeriveKey: true,
 	kmip.OperationAddAttribute: true, kmip.OperationModifyAttribute: true, kmip.OperationDeleteAttribute: true,
 	kmip2.OperationSetAttribute: true, kmip2.OperationAdjustAttribute: true,
 	kmip.OperationActivate: true, kmip.OperationRevoke: true, kmip.OperationDestroy: true,

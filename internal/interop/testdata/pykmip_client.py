@@ -181,6 +181,18 @@ def main():
         masks=[enums.CryptographicUsageMask.DERIVE_KEY], name=args.prefix + "-secret")))
     if secret:
         steps.run("get_secret", lambda: key_info(c.get(secret)))
+        # Derive Key from the password, once active: PBKDF2-HMAC-SHA256.
+        if steps.run("activate_secret", lambda: c.activate(secret) or True):
+            derived = steps.run("derive_pbkdf2", lambda: c.derive_key(
+                enums.ObjectType.SECRET_DATA, [secret], enums.DerivationMethod.PBKDF2,
+                {"cryptographic_parameters": {"hashing_algorithm": enums.HashingAlgorithm.SHA_256},
+                 "salt": b"keywarden-salt", "iteration_count": 1000},
+                cryptographic_length=256))
+            if derived:
+                steps.run("get_derived", lambda: key_info(c.get(derived)))
+                steps.run("destroy_derived", lambda: c.destroy(derived) or True)
+            steps.run("revoke_secret", lambda: c.revoke(
+                enums.RevocationReasonCode.CESSATION_OF_OPERATION, secret) or True)
 
     sym_value = os.urandom(32)
     out["symmetric_hex"] = sym_value.hex()
