@@ -17,13 +17,15 @@ import (
 
 // Encrypt and Decrypt (KMIP 1.4 sections 4.29 and 4.30), per the
 // Cryptographic Services Basic Cryptography (CS-BC) and Asymmetric
-// Cryptography (CS-AC) profiles: AES in CBC (no padding, PKCS5 or ANSI
-// X9.23, op_crypto_padding.go), CTR and GCM, and RSA with OAEP padding.
-// Deliberately not offered: ECB, which leaks the equality of plaintext
-// blocks, and RSA PKCS#1 v1.5 encryption, disallowed for key transport by
-// NIST SP 800-131A Rev. 2 after 2023 (its padding checks are
-// Bleichenbacher's oracle); both answer Feature Not Supported. No OASIS
-// vector uses PKCS#1 v1.5 encryption.
+// Cryptography (CS-AC) profiles: AES in ECB and CBC (no padding, PKCS5 or
+// ANSI X9.23, op_crypto_padding.go), CTR and GCM, and RSA with OAEP
+// padding. ECB is offered because the CS-BC profile and its vectors ask
+// for it, although it leaks the equality of plaintext blocks: a client
+// choosing it gets what it asked for. Deliberately not offered: RSA
+// PKCS#1 v1.5 encryption, disallowed for key transport by NIST SP 800-131A
+// Rev. 2 after 2023 (its padding checks are Bleichenbacher's oracle); it
+// answers Feature Not Supported. No OASIS vector uses PKCS#1 v1.5
+// encryption.
 
 var (
 	errMissingIV   = kerr(kmip.ResultReasonInvalidMessage, "IV/counter/nonce missing")
