@@ -47,6 +47,8 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationPoll:               r.poll,
 		kmip.OperationCancel:             r.cancel,
 		kmip.OperationHash:               r.hash,
+		kmip.OperationCreateSplitKey:     r.createSplitKey,
+		kmip.OperationJoinSplitKey:       r.joinSplitKey,
 	}
 }
 
