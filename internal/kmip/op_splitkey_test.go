@@ -2,6 +2,7 @@ package kmip
 
 import (
 	"bytes"
+	"math/big"
 	"slices"
 	"testing"
 
@@ -177,5 +178,29 @@ func TestQueryListsSplitKeys(t *testing.T) {
 		if got := slices.Contains(q.ObjectType, kmip.ObjectTypePGPKey); got != tt.pgpKeys {
 			t.Errorf("%v: PGP Key listed %v, want %v", tt.v, got, tt.pgpKeys)
 		}
+	}
+}
+
+// TestPrimeFieldSplitOverKMIP: the Prime Field Size travels as a Big
+// Integer in the request and in the parts Get returns.
+func TestPrimeFieldSplitOverKMIP(t *testing.T) {
+	r := newTestRouter(t)
+	prime := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(297))
+	req := splitReq(3, 2, kmip.SplitKeyMethodPolynomialSharingPrimeField)
+	req.PrimeFieldSize = prime
+	resp := roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4, aesCreate("prime"), req, &payloads.GetRequestPayload{}))
+	if got := statuses(resp); !slices.Equal(got, []kmip.ResultStatus{0, 0, 0}) {
+		t.Fatalf("statuses %v: %+v", got, resp.BatchItem)
+	}
+	base := resp.BatchItem[0].ResponsePayload.(*payloads.CreateResponsePayload).UniqueIdentifier
+	parts := resp.BatchItem[1].ResponsePayload.(*CreateSplitKeyResponsePayload).UniqueIdentifier
+	sk, ok := resp.BatchItem[2].ResponsePayload.(*payloads.GetResponsePayload).Object.(*kmip.SplitKey)
+	if !ok || sk.PrimeFieldSize == nil || sk.PrimeFieldSize.Cmp(prime) != 0 || len(keyMaterial(t, resp.BatchItem[2])) != 33 {
+		t.Fatalf("part 1: %+v", resp.BatchItem[2].ResponsePayload)
+	}
+	resp = roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4, joinReq(parts[2], parts[1]), &payloads.GetRequestPayload{},
+		&payloads.GetRequestPayload{UniqueIdentifier: base}))
+	if !bytes.Equal(keyMaterial(t, resp.BatchItem[1]), keyMaterial(t, resp.BatchItem[2])) {
+		t.Fatal("the joined key differs from the key split")
 	}
 }
