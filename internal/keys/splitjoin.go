@@ -26,7 +26,8 @@ type JoinRequest struct {
 
 // JoinSplitKey combines Split Key parts the caller may use into a new
 // object. Fewer parts than the threshold (for XOR, than the parts) is
-// ErrSplitJoin. The new object is Pre-Active (unless attrs activate it),
+// ErrSplitJoin. The new object is in the group and has the owner of the
+// first part; it is Pre-Active (unless attrs activate it),
 // takes the algorithm from attrs or else from the parts' key blocks, is
 // Sensitive if any part is and not Extractable if any part is not, and has
 // a Parent Link to each part; each part gets a Child Link to it. Everything
@@ -53,7 +54,7 @@ func (m *Manager) JoinSplitKey(ctx context.Context, jr JoinRequest) (*Object, er
 		if err != nil {
 			return nil, err
 		}
-		joined, err := m.joinedObject(ctx, jr, secret, first, curs)
+		joined, err := m.joinedObject(jr, secret, first, curs)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +169,7 @@ func sameSplit(a, b *kmip.SplitKey) bool {
 }
 
 // joinedObject builds the object Join Split Key forms.
-func (m *Manager) joinedObject(ctx context.Context, jr JoinRequest, secret []byte, first *kmip.SplitKey, curs []*stored) (*Object, error) {
+func (m *Manager) joinedObject(jr JoinRequest, secret []byte, first *kmip.SplitKey, curs []*stored) (*Object, error) {
 	tmp := &Object{Attrs: jr.Attrs}
 	bits := int32(len(secret) * 8)
 	if v, ok := tmp.Attr(kmip.AttributeNameCryptographicLength); ok && v != bits {
@@ -203,8 +204,9 @@ func (m *Manager) joinedObject(ctx context.Context, jr JoinRequest, secret []byt
 	}
 	// The material is the parts', not the generator's.
 	o.removeAttr(kmip.AttributeNameRandomNumberGenerator)
-	acc := accessOf(ctx)
-	o.Group, o.Owner = acc.Group, acc.Owner
+	// The joined key goes where its (first) part is, as a re-keyed key
+	// goes where the key it replaces is.
+	o.Group, o.Owner = parts[0].Group, parts[0].Owner
 	for _, p := range parts {
 		o.Attrs = append(o.Attrs, linkAttr(kmip.LinkTypeParentLink, p.ID))
 	}

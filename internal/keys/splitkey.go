@@ -94,8 +94,8 @@ type splitSecret struct {
 // baseID is empty, a new symmetric key generated from the Cryptographic
 // Algorithm and Length in attrs, which is not kept) into sp.Parts Split Key
 // objects, returned in Key Part Identifier order. Each part takes attrs,
-// the Sensitive and Extractable attributes of the base, and a Parent Link
-// to it; the base gets a Child Link to each part. The base and every part
+// the Sensitive and Extractable attributes of the base, its group and
+// owner, and a Parent Link to it; the base gets a Child Link to each part. The base and every part
 // are written in one store command.
 func (m *Manager) CreateSplitKey(ctx context.Context, baseID string, sp SplitParams, attrs []kmip.Attribute) ([]*Object, error) {
 	if err := checkClientAttrs(attrs); err != nil {
@@ -215,12 +215,15 @@ func (m *Manager) splitParts(ctx context.Context, sec *splitSecret, sp SplitPara
 	if err != nil {
 		return nil, nil, err
 	}
-	acc := accessOf(ctx)
+	// The parts go where the key they split is, as a re-keyed key does;
+	// a key the server generates for the split goes to the caller's group.
+	group, owner := accessOf(ctx).Group, accessOf(ctx).Owner
 	var base *Object
 	partAttrs := slices.Clone(attrs)
 	if sec.base != nil {
 		base = sec.base.obj.Clone()
 		partAttrs = inheritProtection(partAttrs, []*Object{base})
+		group, owner = base.Group, base.Owner
 	}
 	parts := make([]*Object, 0, len(shares))
 	for _, s := range shares {
@@ -233,7 +236,7 @@ func (m *Manager) splitParts(ctx context.Context, sec *splitSecret, sp SplitPara
 		if err != nil {
 			return nil, nil, err
 		}
-		p.Group, p.Owner = acc.Group, acc.Owner
+		p.Group, p.Owner = group, owner
 		if base != nil {
 			p.Attrs = append(p.Attrs, linkAttr(kmip.LinkTypeParentLink, base.ID))
 			base.Attrs = append(base.Attrs, linkAttr(kmip.LinkTypeChildLink, p.ID))

@@ -243,3 +243,31 @@ func TestSplitKeepsProtection(t *testing.T) {
 		t.Errorf("joined secret data: %+v", j.Value)
 	}
 }
+
+// TestSplitPartsStayInTheKeysGroup: an administrator's split of a group's
+// key and join of its parts leave everything in that group.
+func TestSplitPartsStayInTheKeysGroup(t *testing.T) {
+	m, _ := newTestManager(t)
+	g1 := WithAccess(context.Background(), Access{Group: "g1"})
+	admin := WithAccess(context.Background(), Access{AllGroups: true})
+	base, err := m.Create(g1, kmip.ObjectTypeSymmetricKey, aesAttrs("g1-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := m.CreateSplitKey(admin, base.ID, SplitParams{Parts: 2, Threshold: 2, Method: kmip.SplitKeyMethodXOR}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := joinAES(admin, m, parts[0].ID, parts[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range append(parts, j) {
+		if o.Group != "g1" {
+			t.Errorf("%v %s in group %q, want g1", o.Type, o.ID, o.Group)
+		}
+		if _, err := m.Get(g1, o.ID); err != nil {
+			t.Errorf("g1 cannot get %s: %v", o.ID, err)
+		}
+	}
+}
