@@ -83,7 +83,8 @@ func (m *Manager) JoinSplitKey(ctx context.Context, jr JoinRequest) (*Object, er
 	return nil, ErrConflict
 }
 
-// loadParts loads the named Split Key objects, each once.
+// loadParts loads the named Split Key objects, each once, all of one
+// group and owner.
 func (m *Manager) loadParts(ctx context.Context, ids []string) ([]*stored, error) {
 	seen := map[string]bool{}
 	out := make([]*stored, 0, len(ids))
@@ -104,6 +105,11 @@ func (m *Manager) loadParts(ctx context.Context, ids []string) ([]*stored, error
 		}
 		if cur.obj.Value == nil {
 			return nil, fmt.Errorf("%w: split key part %q has no material (destroyed)", ErrWrongState, id)
+		}
+		if len(out) > 0 && (cur.obj.Group != out[0].obj.Group || cur.obj.Owner != out[0].obj.Owner) {
+			// The joined key goes to the parts' group: an administrator
+			// may not carry material from one group to another this way.
+			return nil, fmt.Errorf("%w: the parts belong to different groups or owners", ErrInvalidField)
 		}
 		out = append(out, cur)
 	}

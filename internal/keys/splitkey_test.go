@@ -262,6 +262,15 @@ func TestSplitPartsStayInTheKeysGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other, err := m.Register(WithAccess(context.Background(), Access{Group: "g2"}), kmip.ObjectTypeSplitKey,
+		&kmip.SplitKey{SplitKeyParts: 2, KeyPartIdentifier: 2, SplitKeyThreshold: 2, SplitKeyMethod: kmip.SplitKeyMethodXOR,
+			KeyBlock: rawKeyBlock(make([]byte, 32), 0, 0)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := joinAES(admin, m, parts[0].ID, other.ID); !errors.Is(err, ErrInvalidField) {
+		t.Errorf("join across groups: %v, want ErrInvalidField", err)
+	}
 	for _, o := range append(parts, j) {
 		if o.Group != "g1" {
 			t.Errorf("%v %s in group %q, want g1", o.Type, o.ID, o.Group)
