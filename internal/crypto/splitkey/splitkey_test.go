@@ -59,13 +59,12 @@ func TestGFInv(t *testing.T) {
 	}
 }
 
-// The parts the OASIS vectors TC-SJ-2-12 and TC-SJ-3-12 give for the key
-// 0102030405060708090A0B0C0D0E0F10, split 2 of 4 with Polynomial Sharing
-// GF(2^8).
-var vectorParts = []Share{
-	{1, nil}, {2, nil}, {3, nil}, {4, nil},
-}
-
+// vectorHex are the parts 1 to 4 the OASIS vectors TC-SJ-2-12 and
+// TC-SJ-3-12 give for the key 0102030405060708090A0B0C0D0E0F10, split 2 of
+// 4 with Polynomial Sharing GF(2^8). In the AES field
+// (x^8 + x^4 + x^3 + x + 1) they do not lie on one line: part 2 over part
+// 1 is 2 in byte 0 (CE/67) but not in byte 1 (91/C6), so that field
+// cannot have produced them.
 var vectorHex = []string{
 	"66C46A7754F94DE420C7B1A7FFF5EC56",
 	"CF93D1E2A7E593CD5B8D6247F4E5D49C",
@@ -75,9 +74,9 @@ var vectorHex = []string{
 
 func TestJoinGF256Vectors(t *testing.T) {
 	want := unhex(t, "0102030405060708090A0B0C0D0E0F10")
-	parts := make([]Share, len(vectorParts))
+	parts := make([]Share, len(vectorHex))
 	for i := range parts {
-		parts[i] = Share{X: vectorParts[i].X, Y: unhex(t, vectorHex[i])}
+		parts[i] = Share{X: i + 1, Y: unhex(t, vectorHex[i])}
 	}
 	for i := range parts {
 		for j := i + 1; j < len(parts); j++ {
@@ -268,3 +267,39 @@ func TestRefusals(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// aesMul multiplies in the AES field, x^8 + x^4 + x^3 + x + 1, for
+// TestVectorsAreNotAESField only.
+func aesMul(a, b byte) byte {
+	var p byte
+	for range 8 {
+		if b&1 != 0 {
+			p ^= a
+		}
+		hi := a & 0x80
+		a <<= 1
+		if hi != 0 {
+			a ^= 0x1B
+		}
+		b >>= 1
+	}
+	return p
+}
+
+// TestVectorsAreNotAESField records why the field is not the AES one: a
+// 2-of-4 split puts each byte's parts on a line, so with the secret s,
+// part 2 - s = 2 (part 1 - s) in every byte. That holds for the published
+// parts in this package's field and fails in the AES field.
+func TestVectorsAreNotAESField(t *testing.T) {
+	s := unhex(t, "0102030405060708090A0B0C0D0E0F10")
+	p1, p2 := unhex(t, vectorHex[0]), unhex(t, vectorHex[1])
+	ours, aes := true, true
+	for i := range s {
+		a := p1[i] ^ s[i]
+		ours = ours && gfMul(a, 2) == p2[i]^s[i]
+		aes = aes && aesMul(a, 2) == p2[i]^s[i]
+	}
+	if !ours || aes {
+		t.Errorf("the parts lie on lines in this field: %v, in the AES field: %v", ours, aes)
+	}
+}
