@@ -204,3 +204,21 @@ func TestPrimeFieldSplitOverKMIP(t *testing.T) {
 		t.Fatal("the joined key differs from the key split")
 	}
 }
+
+// TestPGPKeyRoundTrip: Query lists PGP Key; Register and Get serve one.
+func TestPGPKeyRoundTrip(t *testing.T) {
+	r := newTestRouter(t)
+	material := []byte("-----BEGIN PGP PUBLIC KEY BLOCK----- (opaque to the server)")
+	obj := &kmip.PGPKey{PGPKeyVersion: 4, KeyBlock: kmip.KeyBlock{KeyFormatType: kmip.KeyFormatTypeOpaque,
+		KeyValue: &kmip.KeyValue{Plain: &kmip.PlainKeyValue{KeyMaterial: kmip.KeyMaterial{Bytes: &material}}}}}
+	resp := roundTrip(t, r, kmip.NewRequestMessage(kmip.V1_4,
+		&payloads.RegisterRequestPayload{ObjectType: kmip.ObjectTypePGPKey, Object: obj},
+		&payloads.GetRequestPayload{}))
+	if got := statuses(resp); !slices.Equal(got, []kmip.ResultStatus{0, 0}) {
+		t.Fatalf("statuses %v: %+v", got, resp.BatchItem)
+	}
+	g, ok := resp.BatchItem[1].ResponsePayload.(*payloads.GetResponsePayload).Object.(*kmip.PGPKey)
+	if !ok || g.PGPKeyVersion != 4 || !bytes.Equal(*g.KeyBlock.KeyValue.Plain.KeyMaterial.Bytes, material) {
+		t.Fatalf("get: %+v", resp.BatchItem[1].ResponsePayload)
+	}
+}
