@@ -222,6 +222,11 @@ func (m *Manager) splitParts(ctx context.Context, sec *splitSecret, sp SplitPara
 	partAttrs := slices.Clone(attrs)
 	if sec.base != nil {
 		base = sec.base.obj.Clone()
+		// KMIP 1.2 §4.38: where the request's attributes and the key's
+		// differ, the key's take precedence; newObject sets these two from
+		// the parts' key blocks, which are the key's.
+		partAttrs = removeNamed(partAttrs, kmip.AttributeNameCryptographicAlgorithm)
+		partAttrs = removeNamed(partAttrs, kmip.AttributeNameCryptographicLength)
 		partAttrs = inheritProtection(partAttrs, []*Object{base})
 		group, owner = base.Group, base.Owner
 	}

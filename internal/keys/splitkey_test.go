@@ -61,7 +61,12 @@ func TestSplitJoinRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parts, err := m.CreateSplitKey(ctx, base.ID, tt.sp, nil)
+			// The key's algorithm and length take precedence over the
+			// request's.
+			parts, err := m.CreateSplitKey(ctx, base.ID, tt.sp, []kmip.Attribute{
+				{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithm3DES},
+				{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(168)},
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,6 +78,9 @@ func TestSplitJoinRoundTrip(t *testing.T) {
 				if p.Type != kmip.ObjectTypeSplitKey || sk.KeyPartIdentifier != int32(i+1) || sk.SplitKeyThreshold != tt.sp.Threshold ||
 					sk.KeyBlock.CryptographicAlgorithm != kmip.CryptographicAlgorithmAES || !hasLink(p, kmip.LinkTypeParentLink, base.ID) {
 					t.Errorf("part %d: %+v, links %v", i, sk, p.AttrAll(kmip.AttributeNameLink))
+				}
+				if alg, _ := p.Attr(kmip.AttributeNameCryptographicAlgorithm); alg != kmip.CryptographicAlgorithmAES {
+					t.Errorf("part %d: Cryptographic Algorithm %v, want the key's", i, alg)
 				}
 				if bytes.Equal(material(t, p), want) {
 					t.Errorf("part %d holds the key itself", i)
