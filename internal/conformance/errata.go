@@ -29,6 +29,16 @@ var errata = map[string][]erratum{
 		fix: func(n *Node) { n.Value, n.Var = nil, "ASYNCHRONOUS_CORRELATION_VALUE" },
 		why: "the Cancel of $ASYNCHRONOUS_CORRELATION_VALUE answers with the recording server's literal correlation value 4d6bbfc35fe57fba",
 	}},
+	"TC_SJ_2_12_Register_and_Split_Join.xml": {{
+		exchange: 5, path: "BatchItem/ResponsePayload/UniqueIdentifier",
+		fix: func(n *Node) { n.Value, n.Var = nil, "UNIQUE_IDENTIFIER_4" },
+		why: "the Get of $UNIQUE_IDENTIFIER_4 (the fourth part) answers $UNIQUE_IDENTIFIER_1",
+	}},
+	"TC_SJ_4_12_Register_and_Split_Join_with_XOR.xml": {{
+		exchange: 5, path: "BatchItem/ResponsePayload/UniqueIdentifier",
+		fix: func(n *Node) { n.Value, n.Var = nil, "UNIQUE_IDENTIFIER_4" },
+		why: "the Get of $UNIQUE_IDENTIFIER_4 (the fourth part) answers $UNIQUE_IDENTIFIER_1",
+	}},
 	"TC_312_12_Register_Create_Get_attributes_Destroy.xml": {{
 		exchange: 4, path: "BatchItem/ResponsePayload/UniqueIdentifier",
 		fix: func(n *Node) { n.Value, n.Var = nil, "UNIQUE_IDENTIFIER_0" },

@@ -40,6 +40,7 @@ func (c *comparer) compareMessage(req, exp, act *Node, prov *Provenance) {
 		c.compareChildren(path, eItems[i].Children, aItems[i].Children,
 			payloadRule{skip: map[int]bool{kmip.TagResultMessage: true}}, sc)
 		markGenerated(sc.op, aItems[i], prov)
+		markSplitJoin(sc.op, sc.reqPayload, aItems[i], prov)
 		markLocatedFresh(sc.op, sc.reqPayload, aItems[i], prov)
 		markPublic(sc.op, sc.reqPayload, aItems[i], prov)
 		markIssued(sc.op, sc.reqPayload, aItems[i], prov)

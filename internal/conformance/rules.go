@@ -31,7 +31,7 @@ var generatingOps = map[uint32]bool{
 	uint32(kmip.OperationReKey):          true,
 	uint32(kmip.OperationReKeyKeyPair):   true,
 	uint32(kmip.OperationCreateSplitKey): true,
-	uint32(kmip.OperationJoinSplitKey):   true,
+	// Join Split Key: only when the split secret was generated (splitkey.go).
 }
 
 // certDerivedTags are the attributes a server derives from a certificate

@@ -25,6 +25,9 @@ type Provenance struct {
 	seen map[string]bool
 	// issued: the keys certificates from Certify must certify (certify.go).
 	issued issuedKeys
+	// splitOfGenerated holds the split key parts of a generated secret
+	// (splitkey.go).
+	splitOfGenerated map[string]bool
 }
 
 // NewProvenance returns an empty Provenance.

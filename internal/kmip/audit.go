@@ -77,7 +77,8 @@ func opType(op kmip.Operation) audit.Type {
 	case kmip.OperationCreate, kmip.OperationCreateKeyPair, kmip.OperationRegister, kmip.OperationReKey,
 		kmip.OperationReKeyKeyPair, kmip.OperationGet, kmip.OperationObtainLease, kmip.OperationGetUsageAllocation,
 		kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
-		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve:
+		kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve,
+		kmip.OperationCreateSplitKey, kmip.OperationJoinSplitKey:
 		return audit.TypeKey
 	case kmip.OperationCertify, kmip.OperationReCertify, kmip.OperationDeriveKey:
 		return audit.TypeKey
@@ -257,6 +258,10 @@ func objectsOf(req, resp kmip.OperationPayload, placeholder string) []string {
 		return []string{p.UniqueIdentifier}
 	case *DeriveKeyResponsePayload:
 		return []string{p.UniqueIdentifier}
+	case *CreateSplitKeyResponsePayload:
+		return append([]string(nil), p.UniqueIdentifier[:min(len(p.UniqueIdentifier), maxAuditObjects)]...)
+	case *JoinSplitKeyResponsePayload:
+		return []string{p.UniqueIdentifier}
 	case *payloads.LocateResponsePayload:
 		ids := p.UniqueIdentifier
 		if len(ids) > maxAuditObjects {
@@ -321,6 +326,8 @@ func requestID(req kmip.OperationPayload) string {
 	case *payloads.RekeyKeyPairRequestPayload:
 		return p.PrivateKeyUniqueIdentifier
 	case *CertifyRequestPayload:
+		return p.UniqueIdentifier
+	case *CreateSplitKeyRequestPayload:
 		return p.UniqueIdentifier
 	case *ReCertifyRequestPayload:
 		return p.UniqueIdentifier

@@ -13,12 +13,10 @@ import "github.com/ovh/kmip-go"
 // from what Query lists.
 var NotOfferedOperations = []kmip.Operation{
 	kmip.OperationNotify, kmip.OperationPut,
-	kmip.OperationCreateSplitKey, kmip.OperationJoinSplitKey,
 }
 
 // NotOfferedObjectTypes are the managed object types keywarden deliberately
-// does not offer, and which Query Objects therefore does not list: Split
-// Key (no split-key operations), PGP Key (no PGP key formats).
-var NotOfferedObjectTypes = []kmip.ObjectType{
-	kmip.ObjectTypeSplitKey, kmip.ObjectTypePGPKey,
-}
+// does not offer, and which Query Objects therefore does not list. Every
+// object type of KMIP 1.x is offered: Split Key (Create and Join Split
+// Key, Register, Get) and PGP Key (Register, Get) included.
+var NotOfferedObjectTypes = []kmip.ObjectType{}

@@ -42,7 +42,7 @@ func (r *Router) discoverVersions(_ context.Context, _ *batch, p kmip.OperationP
 var objectTypes = []kmip.ObjectType{
 	kmip.ObjectTypeSymmetricKey, kmip.ObjectTypePublicKey, kmip.ObjectTypePrivateKey,
 	kmip.ObjectTypeCertificate, kmip.ObjectTypeSecretData, kmip.ObjectTypeOpaqueObject,
-	kmip.ObjectTypeTemplate,
+	kmip.ObjectTypeTemplate, kmip.ObjectTypeSplitKey, kmip.ObjectTypePGPKey,
 }
 
 func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
@@ -56,7 +56,7 @@ func (r *Router) query(_ context.Context, b *batch, p kmip.OperationPayload) (km
 				resp.Operations = append(resp.Operations, opOrder2For(b.v2.version)...)
 			}
 		case kmip.QueryFunctionObjects:
-			resp.ObjectType = objectTypes
+			resp.ObjectType = objectTypesFor(b.version)
 		case kmip.QueryFunctionServerInformation:
 			resp.VendorIdentification = vendorIdentification()
 			resp.ServerInformation = &ttlv.Value{Tag: kmip.TagServerInformation, Value: ttlv.Struct{}}
@@ -85,6 +85,7 @@ var opOrder = []kmip.Operation{
 	kmip.OperationEncrypt, kmip.OperationDecrypt, kmip.OperationSign, kmip.OperationSignatureVerify,
 	kmip.OperationMAC, kmip.OperationMACVerify, kmip.OperationRNGRetrieve, kmip.OperationHash,
 	kmip.OperationRNGSeed, kmip.OperationPoll, kmip.OperationCancel, kmip.OperationReKeyKeyPair,
+	kmip.OperationCreateSplitKey, kmip.OperationJoinSplitKey,
 }
 
 // opSince is the KMIP 1.x minor version that introduced an operation.
@@ -94,6 +95,8 @@ var opSince = map[kmip.Operation]int32{
 	kmip.OperationEncrypt: 2, kmip.OperationDecrypt: 2, kmip.OperationSign: 2, kmip.OperationSignatureVerify: 2,
 	kmip.OperationMAC: 2, kmip.OperationMACVerify: 2, kmip.OperationRNGRetrieve: 2, kmip.OperationHash: 2,
 	kmip.OperationRNGSeed: 2,
+	// Create Split Key and Join Split Key: KMIP 1.2 sections 4.38 and 4.39.
+	kmip.OperationCreateSplitKey: 2, kmip.OperationJoinSplitKey: 2,
 }
 
 func (r *Router) supportedOperations(v kmip.ProtocolVersion) []kmip.Operation {

@@ -48,6 +48,8 @@ func (r *Router) operations() map[kmip.Operation]opFunc {
 		kmip.OperationCancel:             r.cancel,
 		kmip.OperationHash:               r.hash,
 		kmip.OperationDeriveKey:          r.deriveKey,
+		kmip.OperationCreateSplitKey:     r.createSplitKey,
+		kmip.OperationJoinSplitKey:       r.joinSplitKey,
 	}
 }
 

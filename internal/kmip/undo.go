@@ -54,6 +54,7 @@ var undoOps = map[kmip.Operation]bool{
 	// Writes of object records, journaled.
 	kmip.OperationCreate: true, kmip.OperationCreateKeyPair: true, kmip.OperationRegister: true,
 	kmip.OperationReKey: true, kmip.OperationReKeyKeyPair: true, kmip.OperationDeriveKey: true,
+	kmip.OperationCreateSplitKey: true, kmip.OperationJoinSplitKey: true,
 	kmip.OperationAddAttribute: true, kmip.OperationModifyAttribute: true, kmip.OperationDeleteAttribute: true,
 	kmip2.OperationSetAttribute: true, kmip2.OperationAdjustAttribute: true,
 	kmip.OperationActivate: true, kmip.OperationRevoke: true, kmip.OperationDestroy: true,

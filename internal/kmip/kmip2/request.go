@@ -142,7 +142,8 @@ func requestPayload(p ttlv.Struct, st *itemState) (ttlv.Struct, error) {
 			return nil, err
 		}
 		return templates(p, map[int]int{TagAttributes: kmip.TagTemplateAttribute}, TagProtectionStorageMasks)
-	case kmip.OperationCreate, kmip.OperationReKey, kmip.OperationDeriveKey:
+	case kmip.OperationCreate, kmip.OperationReKey, kmip.OperationDeriveKey,
+		kmip.OperationCreateSplitKey, kmip.OperationJoinSplitKey:
 		return templates(p, map[int]int{TagAttributes: kmip.TagTemplateAttribute}, TagProtectionStorageMasks)
 	case kmip.OperationCreateKeyPair, kmip.OperationReKeyKeyPair:
 		return templates(p, map[int]int{
