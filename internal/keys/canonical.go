@@ -60,6 +60,9 @@ func canonicalAttr(a kmip.Attribute) (c kmip.Attribute, err error) {
 	if a.AttributeValue == nil {
 		return kmip.Attribute{}, fmt.Errorf("%w: attribute %q has no value", ErrInvalidField, a.AttributeName)
 	}
+	if alreadyCanonical(a) {
+		return a, nil
+	}
 	in := kmip.Attribute{AttributeName: a.AttributeName, AttributeIndex: a.AttributeIndex, AttributeValue: goInteger(a.AttributeValue)}
 	if v, ok := in.AttributeValue.(ttlv.Value); ok {
 		v.Value = goInteger(v.Value)
@@ -78,6 +81,24 @@ func canonicalAttr(a kmip.Attribute) (c kmip.Attribute, err error) {
 		return kmip.Attribute{}, fmt.Errorf("%w: attribute %q has no value", ErrInvalidField, a.AttributeName)
 	}
 	return c, nil
+}
+
+// alreadyCanonical reports whether a round trip cannot change how a is
+// indexed or matched, so that the write path (where every attribute of an
+// object passes, most of them just decoded by the KMIP codec or set by the
+// server) need not encode and decode it: a standard attribute whose value is
+// neither a generic ttlv.Value nor a Go integer the encoder refuses. Its
+// index key (index.go) comes from typed fields, which an encoding keeps.
+// Custom attributes, indexed by their encoding, always take the round trip.
+func alreadyCanonical(a kmip.Attribute) bool {
+	if a.AttributeName.IsCustom() {
+		return false
+	}
+	switch a.AttributeValue.(type) {
+	case ttlv.Value, int, int8, int16, uint8, uint16, uint32:
+		return false
+	}
+	return true
 }
 
 // goInteger maps the Go integer types the TTLV encoder refuses to Integer
