@@ -35,7 +35,7 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 		if old.Type != kmip.ObjectTypeSymmetricKey {
 			return nil, fmt.Errorf("%w: Re-key replaces symmetric keys", ErrInvalidField)
 		}
-		kb := keyBlockOf(old.Value)
+		kb := KeyBlockOf(old.Value)
 		if kb == nil {
 			return nil, fmt.Errorf("%w: the key has no material (destroyed)", ErrWrongState)
 		}

@@ -50,7 +50,7 @@ func (m *Manager) ReKeyKeyPair(ctx context.Context, privID string, offset *time.
 		if err := m.usable(curPub.obj); err != nil {
 			return nil, err
 		}
-		kb := keyBlockOf(oldPriv.Value)
+		kb := KeyBlockOf(oldPriv.Value)
 		if kb == nil {
 			return nil, fmt.Errorf("%w: the private key has no material (destroyed)", ErrWrongState)
 		}
