@@ -66,8 +66,9 @@ func (m *Manager) Certify(ctx context.Context, pubID string, cert *kmip.Certific
 }
 
 // ReCertify stores cert as the replacement of certificate oldID (KMIP
-// Re-certify): the new certificate takes the old one's attributes (its
-// Public Key Link among them) and its names, which leave the old one; the
+// Re-certify): the new certificate takes the old one's attributes (of its
+// links only the Public Key Link, see carriedLink) and its names, which
+// leave the old one; the
 // template's attributes replace those of the same name, except Name,
 // which is added. The two are linked (Replacement Object / Replaced
 // Object) and the public key's Certificate Link moves to the new
@@ -131,20 +132,11 @@ func (m *Manager) ReCertify(ctx context.Context, oldID string, cert *kmip.Certif
 }
 
 // recertifiedAttrs are the attributes a re-certified certificate starts
-// with: the old one's inherited attributes and names (without its
-// replacement links and the dates the server sets), the template's, and
+// with: the old one's inherited attributes and names (of its links only
+// those carriedLink keeps), the template's, and
 // the lifecycle dates shifted as for ReKey.
 func recertifiedAttrs(old *Object, attrs []kmip.Attribute, now time.Time, offset *time.Duration) []kmip.Attribute {
-	var carry []kmip.Attribute
-	for _, a := range old.Attrs {
-		if !a.AttributeName.IsCustom() && !inherited[a.AttributeName] && a.AttributeName != kmip.AttributeNameName {
-			continue
-		}
-		if l, ok := a.AttributeValue.(kmip.Link); ok && (l.LinkType == kmip.LinkTypeReplacementObjectLink || l.LinkType == kmip.LinkTypeReplacedObjectLink) {
-			continue
-		}
-		carry = append(carry, a)
-	}
+	carry := carriedAttrs(old)
 	for _, a := range attrs {
 		if a.AttributeName != kmip.AttributeNameName {
 			carry = removeNamed(carry, a.AttributeName)

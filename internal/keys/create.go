@@ -95,7 +95,7 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 	now := m.Now()
 	o := &Object{ID: id, Type: typ, Group: DefaultGroup, Origin: origin, State: kmip.StatePreActive, Value: value}
 	o.Attrs = append(o.Attrs, attrs...)
-	if kb := keyBlockOf(value); kb != nil {
+	if kb := KeyBlockOf(value); kb != nil {
 		if _, ok := o.Attr(kmip.AttributeNameCryptographicAlgorithm); !ok && kb.CryptographicAlgorithm != 0 {
 			o.setAttr(kmip.AttributeNameCryptographicAlgorithm, kb.CryptographicAlgorithm)
 		}
@@ -113,7 +113,7 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 		// client may date what it brings.
 		o.setAttr(kmip.AttributeNameOriginalCreationDate, now)
 	}
-	if kb := keyBlockOf(value); kb != nil && kb.KeyValue == nil {
+	if kb := KeyBlockOf(value); kb != nil && kb.KeyValue == nil {
 		o.setAttr(kmip.AttributeNameKeyValuePresent, false)
 	}
 	o.setAttr(kmip.AttributeNameLeaseTime, m.lease)
@@ -139,25 +139,6 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 		o.State = kmip.StateActive
 	}
 	return o, nil
-}
-
-// keyBlockOf returns the key block of a key object, or nil.
-func keyBlockOf(v kmip.Object) *kmip.KeyBlock {
-	switch k := v.(type) {
-	case *kmip.SymmetricKey:
-		return &k.KeyBlock
-	case *kmip.PrivateKey:
-		return &k.KeyBlock
-	case *kmip.PublicKey:
-		return &k.KeyBlock
-	case *kmip.SecretData:
-		return &k.KeyBlock
-	case *kmip.SplitKey:
-		return &k.KeyBlock
-	case *kmip.PGPKey:
-		return &k.KeyBlock
-	}
-	return nil
 }
 
 // Register stores an object supplied by a client.
@@ -215,7 +196,7 @@ func checkRegistered(v kmip.Object) error {
 			return err
 		}
 	default:
-		kb := keyBlockOf(v)
+		kb := KeyBlockOf(v)
 		if kb == nil {
 			return fmt.Errorf("%w: object type", ErrNotSupported)
 		}

@@ -89,7 +89,7 @@ func checkDerived(typ kmip.ObjectType, value kmip.Object) error {
 	if value == nil || value.ObjectType() != typ {
 		return fmt.Errorf("%w: the object does not match the Object Type", ErrInvalidField)
 	}
-	kb := keyBlockOf(value)
+	kb := KeyBlockOf(value)
 	if kb == nil || kb.KeyValue == nil {
 		return fmt.Errorf("%w: derived object has no key value", ErrInvalidField)
 	}

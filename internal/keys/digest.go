@@ -20,7 +20,7 @@ func digestOf(v kmip.Object) (kmip.Digest, bool) {
 	case *kmip.OpaqueObject:
 		data = k.OpaqueDataValue
 	default:
-		kb := keyBlockOf(v)
+		kb := KeyBlockOf(v)
 		if kb == nil {
 			return kmip.Digest{}, false
 		}

@@ -11,8 +11,9 @@ import (
 )
 
 // ReKey creates a replacement for symmetric key id with fresh material and
-// the same attributes. Names move to the replacement; the two keys are
-// linked (Replacement Object / Replaced Object). With an offset, the new
+// the same attributes, but the old key's links (see carriedLink). Names
+// move to the replacement; the two keys are linked (Replacement Object /
+// Replaced Object). With an offset, the new
 // Activation Date is now+offset and the other lifecycle dates keep their
 // distance to it.
 func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, attrs []kmip.Attribute) (*Object, error) {
@@ -34,7 +35,7 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 		if old.Type != kmip.ObjectTypeSymmetricKey {
 			return nil, fmt.Errorf("%w: Re-key replaces symmetric keys", ErrInvalidField)
 		}
-		kb := keyBlockOf(old.Value)
+		kb := KeyBlockOf(old.Value)
 		if kb == nil {
 			return nil, fmt.Errorf("%w: the key has no material (destroyed)", ErrWrongState)
 		}
@@ -68,7 +69,8 @@ func (m *Manager) ReKey(ctx context.Context, id string, offset *time.Duration, a
 }
 
 // inherited lists the attributes a replacement object takes from the one
-// it replaces (Name is moved, not copied).
+// it replaces (Name is moved, not copied; of the links, carriedLink says
+// which ones).
 var inherited = map[kmip.AttributeName]bool{
 	kmip.AttributeNameCryptographicAlgorithm:         true,
 	kmip.AttributeNameCryptographicLength:            true,
@@ -90,16 +92,7 @@ var inherited = map[kmip.AttributeName]bool{
 
 // replacement builds the new object for a re-key and the updated old one.
 func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Duration, attrs []kmip.Attribute, now time.Time) (next, prev *Object, err error) {
-	var carry []kmip.Attribute
-	for _, a := range old.Attrs {
-		if a.AttributeName.IsCustom() || inherited[a.AttributeName] || a.AttributeName == kmip.AttributeNameName {
-			if l, ok := a.AttributeValue.(kmip.Link); ok && (l.LinkType == kmip.LinkTypeReplacementObjectLink || l.LinkType == kmip.LinkTypeReplacedObjectLink) {
-				continue
-			}
-			carry = append(carry, a)
-		}
-	}
-	carry = withTemplate(carry, attrs)
+	carry := withTemplate(carriedAttrs(old), attrs)
 	for n, t := range shiftDates(old, now, offset) {
 		carry = removeNamed(carry, n)
 		carry = append(carry, kmip.Attribute{AttributeName: n, AttributeValue: t})

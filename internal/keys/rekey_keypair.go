@@ -12,10 +12,11 @@ import (
 
 // ReKeyKeyPair creates a replacement for the asymmetric key pair whose
 // private key is privID (KMIP 1.1+ Re-key Key Pair): fresh material of the
-// same algorithm and length, the attributes of the old halves, common
-// applied to both new halves and priv, pub to one each. Names move to the
-// replacements; each old half is linked to its replacement (Replacement
-// Object / Replaced Object) and the new halves are linked to each other.
+// same algorithm and length, the attributes of the old halves but their
+// links (see carriedLink), common applied to both new halves and priv, pub
+// to one each. Names move to the replacements; each old half is linked to
+// its replacement (Replacement Object / Replaced Object) and the new
+// halves are linked to each other.
 // With an offset, the new Activation Date is now+offset as for ReKey.
 func (m *Manager) ReKeyKeyPair(ctx context.Context, privID string, offset *time.Duration, common, priv, pub []kmip.Attribute) (*KeyPair, error) {
 	for _, set := range [][]kmip.Attribute{common, priv, pub} {
@@ -49,7 +50,7 @@ func (m *Manager) ReKeyKeyPair(ctx context.Context, privID string, offset *time.
 		if err := m.usable(curPub.obj); err != nil {
 			return nil, err
 		}
-		kb := keyBlockOf(oldPriv.Value)
+		kb := KeyBlockOf(oldPriv.Value)
 		if kb == nil {
 			return nil, fmt.Errorf("%w: the private key has no material (destroyed)", ErrWrongState)
 		}
@@ -105,8 +106,8 @@ func linkOf(o *Object, lt kmip.LinkType) (string, bool) {
 	return "", false
 }
 
-// pairLink replaces the Public/Private Key Links a replacement inherited
-// with one of type lt to id, placed before its Replaced Object Link (the
+// pairLink replaces the Public/Private Key Links a replacement has (from
+// the request's template: none are carried over) with one of type lt to id, placed before its Replaced Object Link (the
 // order the KMIP 1.1 test case TC-133 lists them in).
 func pairLink(o *Object, lt kmip.LinkType, id string) {
 	var rest, replaced []kmip.Attribute

@@ -163,7 +163,7 @@ func (m *Manager) splitSecret(ctx context.Context, baseID string, attrs []kmip.A
 	if cur.obj.Type != kmip.ObjectTypeSymmetricKey && cur.obj.Type != kmip.ObjectTypeSecretData {
 		return nil, fmt.Errorf("%w: Create Split Key splits symmetric keys and secret data", ErrInvalidField)
 	}
-	kb := keyBlockOf(cur.obj.Value)
+	kb := KeyBlockOf(cur.obj.Value)
 	if kb == nil {
 		return nil, fmt.Errorf("%w: the key has no material (destroyed)", ErrWrongState)
 	}

@@ -13,7 +13,7 @@ import (
 // material returns the raw key bytes of an object.
 func material(t *testing.T, o *Object) []byte {
 	t.Helper()
-	kb := keyBlockOf(o.Value)
+	kb := KeyBlockOf(o.Value)
 	if kb == nil {
 		t.Fatalf("%s has no key block", o.ID)
 	}

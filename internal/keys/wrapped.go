@@ -27,7 +27,7 @@ func (m *Manager) RegisterWrapped(ctx context.Context, typ kmip.ObjectType, plai
 	if registered == nil || registered.ObjectType() != typ {
 		return nil, fmt.Errorf("%w: the object does not match the Object Type", ErrInvalidField)
 	}
-	kb := keyBlockOf(registered)
+	kb := KeyBlockOf(registered)
 	if kb == nil || kb.KeyWrappingData == nil || kb.KeyValue == nil {
 		return nil, fmt.Errorf("%w: the registered key block is not wrapped", ErrInvalidField)
 	}
@@ -66,7 +66,7 @@ func (o *Object) HoldsKeyValue() bool {
 // holdsKeyValue reports whether v is a key object with an unwrapped Key
 // Value.
 func holdsKeyValue(v kmip.Object) bool {
-	kb := keyBlockOf(v)
+	kb := KeyBlockOf(v)
 	return kb != nil && kb.KeyValue != nil && kb.KeyWrappingData == nil
 }
 
@@ -74,30 +74,12 @@ func holdsKeyValue(v kmip.Object) bool {
 // description (format, algorithm, length) but neither the Key Value nor
 // the Key Wrapping Data.
 func withoutKeyValue(v kmip.Object) kmip.Object {
-	strip := func(kb kmip.KeyBlock) kmip.KeyBlock {
-		kb.KeyValue = nil
-		kb.KeyWrappingData = nil
-		return kb
+	kb := KeyBlockOf(v)
+	if kb == nil {
+		return v
 	}
-	switch k := v.(type) {
-	case *kmip.SymmetricKey:
-		return &kmip.SymmetricKey{KeyBlock: strip(k.KeyBlock)}
-	case *kmip.PrivateKey:
-		return &kmip.PrivateKey{KeyBlock: strip(k.KeyBlock)}
-	case *kmip.PublicKey:
-		return &kmip.PublicKey{KeyBlock: strip(k.KeyBlock)}
-	case *kmip.SecretData:
-		c := *k
-		c.KeyBlock = strip(k.KeyBlock)
-		return &c
-	case *kmip.SplitKey:
-		c := *k
-		c.KeyBlock = strip(k.KeyBlock)
-		return &c
-	case *kmip.PGPKey:
-		c := *k
-		c.KeyBlock = strip(k.KeyBlock)
-		return &c
-	}
-	return v
+	stripped := *kb
+	stripped.KeyValue = nil
+	stripped.KeyWrappingData = nil
+	return WithKeyBlock(v, stripped)
 }

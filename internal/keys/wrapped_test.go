@@ -57,7 +57,7 @@ func TestRegisterWrapped(t *testing.T) {
 			if got.HoldsKeyValue() != tc.wantHolds {
 				t.Fatalf("holds key value = %v, want %v", got.HoldsKeyValue(), tc.wantHolds)
 			}
-			kb := keyBlockOf(got.Registered)
+			kb := KeyBlockOf(got.Registered)
 			if kb == nil || kb.KeyWrappingData == nil || !bytes.Equal(*kb.KeyValue.Plain.KeyMaterial.Bytes, wrappedBytes) {
 				t.Fatalf("registered block not kept: %+v", kb)
 			}
@@ -66,7 +66,7 @@ func TestRegisterWrapped(t *testing.T) {
 			if hasDigest != tc.wantHolds || hasPresent {
 				t.Fatalf("digest %v (want %v), Key Value Present %v (want none)", hasDigest, tc.wantHolds, hasPresent)
 			}
-			if !tc.wantHolds && keyBlockOf(got.Value).KeyValue != nil {
+			if !tc.wantHolds && KeyBlockOf(got.Value).KeyValue != nil {
 				t.Fatal("wrapped bytes stored as the key value")
 			}
 			if err := m.Destroy(ctx, o.ID); err != nil {
@@ -95,7 +95,7 @@ func TestRecordRegisteredField(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kb := keyBlockOf(got.Registered)
+		kb := KeyBlockOf(got.Registered)
 		if kb == nil || kb.KeyWrappingData == nil || kb.KeyWrappingData.EncryptionKeyInformation.UniqueIdentifier != "kek" {
 			t.Fatalf("registered = %+v", got.Registered)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip/kmip2"
 )
 
@@ -46,13 +47,8 @@ func hashParams(h kmip.HashingAlgorithm) *kmip.CryptographicParameters {
 func materialOf(t *testing.T, r *Router, id string) []byte {
 	t.Helper()
 	got := ok[*payloads.GetResponsePayload](t, r, &payloads.GetRequestPayload{UniqueIdentifier: id})
-	var kb *kmip.KeyBlock
-	switch v := got.Object.(type) {
-	case *kmip.SymmetricKey:
-		kb = &v.KeyBlock
-	case *kmip.SecretData:
-		kb = &v.KeyBlock
-	default:
+	kb := keys.KeyBlockOf(got.Object)
+	if kb == nil {
 		t.Fatalf("Get %s answered a %T", id, got.Object)
 	}
 	return *kb.KeyValue.Plain.KeyMaterial.Bytes

@@ -10,6 +10,7 @@ import (
 	"github.com/ovh/kmip-go/payloads"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/keys"
 )
 
 func splitReq(parts, threshold int32, method kmip.SplitKeyMethod) *CreateSplitKeyRequestPayload {
@@ -30,13 +31,8 @@ func keyMaterial(t *testing.T, it kmip.ResponseBatchItem) []byte {
 	if !ok || it.ResultStatus != kmip.ResultStatusSuccess {
 		t.Fatalf("get: %v %s", it.ResultReason, it.ResultMessage)
 	}
-	var kb *kmip.KeyBlock
-	switch o := g.Object.(type) {
-	case *kmip.SymmetricKey:
-		kb = &o.KeyBlock
-	case *kmip.SplitKey:
-		kb = &o.KeyBlock
-	default:
+	kb := keys.KeyBlockOf(g.Object)
+	if kb == nil {
 		t.Fatalf("get returned %T", g.Object)
 	}
 	return *kb.KeyValue.Plain.KeyMaterial.Bytes

@@ -67,7 +67,7 @@ func (r *Router) wrapObject(ctx context.Context, b *batch, o *keys.Object, v kmi
 	if spec.WrappingMethod != kmip.WrappingMethodEncrypt {
 		return nil, errWrapMethod
 	}
-	kb := blockOf(v)
+	kb := keys.KeyBlockOf(v)
 	if kb == nil || kb.KeyValue == nil || kb.KeyValue.Plain == nil {
 		return nil, errWrongKeyType
 	}
@@ -99,7 +99,7 @@ func (r *Router) wrapObject(ctx context.Context, b *batch, o *keys.Object, v kmi
 		EncryptionKeyInformation: spec.EncryptionKeyInformation,
 		EncodingOption:           spec.EncodingOption,
 	}
-	return withBlock(v, out), nil
+	return keys.WithKeyBlock(v, out), nil
 }
 
 // wrapInput is what gets wrapped: the bare key material bytes (No
@@ -131,7 +131,7 @@ func wrapInput(o *keys.Object, kb *kmip.KeyBlock, spec *kmip.KeyWrappingSpecific
 // the plain one. Objects without a wrapped key block are returned as they
 // are.
 func (r *Router) unwrapRegistered(ctx context.Context, b *batch, v kmip.Object) (kmip.Object, error) {
-	kb := blockOf(v)
+	kb := keys.KeyBlockOf(v)
 	if kb == nil || kb.KeyWrappingData == nil {
 		return v, nil
 	}
@@ -160,7 +160,7 @@ func (r *Router) unwrapRegistered(ctx context.Context, b *batch, v kmip.Object) 
 	out.KeyWrappingData = nil
 	if wd.EncodingOption == kmip.EncodingOptionNoEncoding {
 		out.KeyValue = &kmip.KeyValue{Plain: &kmip.PlainKeyValue{KeyMaterial: kmip.KeyMaterial{Bytes: &plain}, Attribute: attrs}}
-		return withBlock(v, out), nil
+		return keys.WithKeyBlock(v, out), nil
 	}
 	kv, err := decodeKeyValue(out.KeyFormatType, plain)
 	clear(plain)
@@ -168,7 +168,7 @@ func (r *Router) unwrapRegistered(ctx context.Context, b *batch, v kmip.Object) 
 		return nil, errWrapEncoding
 	}
 	out.KeyValue = kv
-	return withBlock(v, out), nil
+	return keys.WithKeyBlock(v, out), nil
 }
 
 // wrappedValue returns the wrapped bytes of a key block: the Key Value
@@ -209,42 +209,4 @@ func decodeKeyValue(format kmip.KeyFormatType, encoded []byte) (*kmip.KeyValue, 
 		return nil, errWrapEncoding
 	}
 	return kb.KeyValue, nil
-}
-
-// blockOf returns the key block of a key object.
-func blockOf(v kmip.Object) *kmip.KeyBlock {
-	switch k := v.(type) {
-	case *kmip.SymmetricKey:
-		return &k.KeyBlock
-	case *kmip.PrivateKey:
-		return &k.KeyBlock
-	case *kmip.PublicKey:
-		return &k.KeyBlock
-	case *kmip.SecretData:
-		return &k.KeyBlock
-	case *kmip.SplitKey:
-		return &k.KeyBlock
-	}
-	return nil
-}
-
-// withBlock returns a copy of v holding kb.
-func withBlock(v kmip.Object, kb kmip.KeyBlock) kmip.Object {
-	switch k := v.(type) {
-	case *kmip.SymmetricKey:
-		return &kmip.SymmetricKey{KeyBlock: kb}
-	case *kmip.PrivateKey:
-		return &kmip.PrivateKey{KeyBlock: kb}
-	case *kmip.PublicKey:
-		return &kmip.PublicKey{KeyBlock: kb}
-	case *kmip.SecretData:
-		c := *k
-		c.KeyBlock = kb
-		return &c
-	case *kmip.SplitKey:
-		c := *k
-		c.KeyBlock = kb
-		return &c
-	}
-	return v
 }

@@ -42,7 +42,7 @@ func unusableKEK(err error) error {
 // registerMaybeWrapped registers v, keeping a wrapped key block as
 // registered (and unwrapped when the caller's wrapping key allows).
 func (r *Router) registerMaybeWrapped(ctx context.Context, b *batch, typ kmip.ObjectType, v kmip.Object, attrs []kmip.Attribute) (*keys.Object, error) {
-	kb := blockOf(v)
+	kb := keys.KeyBlockOf(v)
 	if kb == nil || kb.KeyWrappingData == nil {
 		return r.m.Register(ctx, typ, v, attrs)
 	}
@@ -89,7 +89,7 @@ func asRegistered(v kmip.Object, format kmip.KeyFormatType, spec *kmip.KeyWrappi
 	if spec != nil {
 		return nil, errWrapType
 	}
-	if kb := blockOf(v); kb != nil && format != 0 && format != kb.KeyFormatType {
+	if kb := keys.KeyBlockOf(v); kb != nil && format != 0 && format != kb.KeyFormatType {
 		return nil, errFormatNotSupported
 	}
 	return v, nil

@@ -114,21 +114,7 @@ func certificateAttrs(der []byte) []kmip.Attribute {
 
 // storedKeyFormat is the Key Format Type of a key object's block.
 func storedKeyFormat(v kmip.Object) (kmip.KeyFormatType, bool) {
-	var kb *kmip.KeyBlock
-	switch o := v.(type) {
-	case *kmip.SymmetricKey:
-		kb = &o.KeyBlock
-	case *kmip.PrivateKey:
-		kb = &o.KeyBlock
-	case *kmip.PublicKey:
-		kb = &o.KeyBlock
-	case *kmip.SecretData:
-		kb = &o.KeyBlock
-	case *kmip.SplitKey:
-		kb = &o.KeyBlock
-	case *kmip.PGPKey:
-		kb = &o.KeyBlock
-	}
+	kb := keys.KeyBlockOf(v)
 	if kb == nil {
 		return 0, false
 	}
