@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/keywarden/keywarden/internal/store"
@@ -84,7 +85,14 @@ func (m *Manager) RepairIndex(ctx context.Context) (IndexRepair, error) {
 			return rep, fmt.Errorf("keys: repair index: %w", err)
 		}
 		if !rep.AlreadyDone {
-			m.log.Info("keys: attribute index repaired", "version", IndexVersion, "objects", rep.Objects,
+			// Worth an operator's attention only when the index changed or
+			// a record could not be read; a new or already clean store
+			// just gets its marker.
+			level := slog.LevelDebug
+			if rep.Removed+rep.Added+rep.Unreadable > 0 {
+				level = slog.LevelInfo
+			}
+			m.log.Log(ctx, level, "keys: attribute index repaired", "version", IndexVersion, "objects", rep.Objects,
 				"removed", rep.Removed, "added", rep.Added, "unreadable", rep.Unreadable)
 		}
 		return rep, nil
