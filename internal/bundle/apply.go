@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/importer"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/labels"
@@ -34,6 +34,18 @@ const (
 	// record their aliases; a key group conflict is refused.
 	Rename Policy = "rename"
 )
+
+// resolve is what p does with a conflict. Under Rename, a conflict that
+// cannot be renamed (a key group) refuses the import, unlike a migration,
+// which skips it: a bundle's key group carries the keys tapes were
+// written with, and leaving it out silently would strand them.
+func (p Policy) resolve(renamable bool) importer.Verdict {
+	ip, _ := policyWords.Policy(string(p))
+	return ip.Resolve(renamable, importer.Refused)
+}
+
+// policyWords are the policies' words on the wire.
+var policyWords = importer.Words{Refuse: string(Refuse), Skip: string(Skip), Rename: string(Rename)}
 
 // DefaultRenameSuffix is appended to a renamed label.
 const DefaultRenameSuffix = "_IMPORTED"
@@ -108,7 +120,7 @@ func Apply(ctx context.Context, s Services, c *Contents, o ImportOptions) (*Resu
 	if policy == "" {
 		policy = Refuse
 	}
-	if policy != Refuse && policy != Skip && policy != Rename {
+	if _, ok := policyWords.Policy(string(policy)); !ok {
 		return nil, fmt.Errorf("%w: conflict policy %q: want refuse, skip or rename", labels.ErrInvalid, policy)
 	}
 	suffix := o.RenameSuffix
@@ -151,23 +163,31 @@ func Apply(ctx context.Context, s Services, c *Contents, o ImportOptions) (*Resu
 	if refused {
 		return res, &ConflictError{Result: res}
 	}
+	steps := make([]importer.Step, 0, len(todoLabels)+len(todoGroups))
 	for _, p := range todoLabels {
-		if _, err := s.Labels.Import(ctx, p.as, labels.ImportOptions{
-			CertPEM: []byte(p.src.CertPEM), KeyPEM: []byte(p.src.KeyPEM), OAEPHash: p.src.OAEPHash,
-		}); err != nil {
-			return res, fmt.Errorf("bundle: import label %q: %w", p.src.Name, err)
-		}
+		steps = append(steps, importer.Step{Kind: "label", Name: p.src.Name, Do: func(ctx context.Context) (importer.Undo, error) {
+			_, err := s.Labels.Import(ctx, p.as, labels.ImportOptions{
+				CertPEM: []byte(p.src.CertPEM), KeyPEM: []byte(p.src.KeyPEM), OAEPHash: p.src.OAEPHash,
+			})
+			return nil, err
+		}})
 	}
 	for _, g := range todoGroups {
-		note, err := importGroup(ctx, s.Keys, g)
-		if err != nil {
-			return res, fmt.Errorf("bundle: import key group %q: %w", g.Name, err)
-		}
-		for i := range res.Items {
-			if res.Items[i].Kind == "keygroup" && res.Items[i].Name == g.Name {
-				res.Items[i].Detail = note
+		steps = append(steps, importer.Step{Kind: "key group", Name: g.Name, Do: func(ctx context.Context) (importer.Undo, error) {
+			note, err := importGroup(ctx, s.Keys, g)
+			for i := range res.Items {
+				if err == nil && res.Items[i].Kind == "keygroup" && res.Items[i].Name == g.Name {
+					res.Items[i].Detail = note
+				}
 			}
-		}
+			return nil, err
+		}})
+	}
+	// The steps carry no undo: a write that fails leaves the ones before
+	// it. Retiring an imported key group would keep its name and aliases
+	// taken (destroyed keys stay), so a retry would conflict with it.
+	if f := importer.Run(ctx, steps); f != nil {
+		return res, fmt.Errorf("bundle: import %s %q: %w", f.Kind, f.Name, f.Err)
 	}
 	s.logger().Info("bundle: imported", "labels", len(todoLabels), "keygroups", len(todoGroups))
 	return res, nil
@@ -192,33 +212,34 @@ func planLabel(ctx context.Context, ls *labels.Service, l Label, policy Policy, 
 		return out, "", nil
 	}
 	out.Detail = "this server has a label of that name with another key"
-	switch policy {
-	case Skip:
+	switch policy.resolve(true) {
+	case importer.Skipped:
 		out.Action = ActionSkipped
 		return out, "", nil
-	case Rename:
-		for i := 1; i <= 100; i++ {
-			as := l.Name + suffix
-			if i > 1 {
-				as += strconv.Itoa(i)
-			}
+	case importer.Renamed:
+		// The first candidate free, or holding the same key (an earlier
+		// import renamed it).
+		var same bool
+		as, err := importer.Renamer{Suffix: suffix}.First(l.Name, 100, func(as string) (bool, error) {
 			if err := labels.ValidateName(as); err != nil {
-				return out, "", fmt.Errorf("bundle: rename %q: %w", l.Name, err)
+				return false, fmt.Errorf("bundle: rename %q: %w", l.Name, err)
 			}
-			same, exists, err := sameLabelKey(ctx, ls, as, l.CertPEM)
-			if err != nil {
-				return out, "", err
-			}
-			if same {
-				out.Action, out.As = ActionIdentical, as
-				return out, "", nil
-			}
-			if !exists {
-				out.Action, out.As = ActionRenamed, as
-				return out, as, nil
-			}
+			var exists bool
+			var err error
+			same, exists, err = sameLabelKey(ctx, ls, as, l.CertPEM)
+			return same || !exists, err
+		})
+		switch {
+		case errors.Is(err, importer.ErrNoFreeName):
+			return out, "", fmt.Errorf("bundle: no free name to rename label %q to", l.Name)
+		case err != nil:
+			return out, "", err
+		case same:
+			out.Action, out.As = ActionIdentical, as
+			return out, "", nil
 		}
-		return out, "", fmt.Errorf("bundle: no free name to rename label %q to", l.Name)
+		out.Action, out.As = ActionRenamed, as
+		return out, as, nil
 	}
 	out.Action = ActionConflict
 	return out, "", nil
@@ -292,7 +313,7 @@ func planGroup(ctx context.Context, s Services, g KeyGroup, policy Policy) (Outc
 		return out, nil
 	}
 	out.Detail = conflict
-	if policy == Skip {
+	if policy.resolve(false) == importer.Skipped {
 		out.Action = ActionSkipped
 	} else {
 		out.Action = ActionConflict

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/keywarden/keywarden/internal/importer"
 )
 
 // Summary counts what Apply did, by kind of object.
@@ -82,26 +84,19 @@ func (p *Plan) Apply(ctx context.Context, t Target, opts ApplyOptions) (Summary,
 			opts.Progress(done, total)
 		}
 	}
-	type undo struct {
-		what string
-		fn   func(context.Context) error
-	}
-	var undos []undo
-	rollback := func(kind, name string, cause error) error {
-		// Undo even when ctx is done: use a fresh context for the undo.
-		uctx := context.WithoutCancel(ctx)
-		var left []string
-		for i := len(undos) - 1; i >= 0; i-- {
-			if err := undos[i].fn(uctx); err != nil {
-				log.Error("migrate: undo failed", "object", undos[i].what, "err", err)
-				left = append(left, undos[i].what)
-			}
+	wrote := func(kind, name string, verb Verb) {
+		if verb == Renamed {
+			sum.Renamed[kind]++
+		} else {
+			sum.Created[kind]++
 		}
-		return &StepError{Kind: kind, Name: name, Err: cause, Left: left}
+		log.Info("migrate: written", "kind", kind, "name", name, "verb", string(verb))
+		step()
 	}
 	// Cleanly undone steps first (groups, defaults, devices); labels and
 	// key groups, undone only by retiring their objects, after them; the
 	// usage records, which cannot be undone, last.
+	var steps []importer.Step
 	order := []string{"group", "defaults", "device", "label", "partner", "keygroup"}
 	for _, kind := range order {
 		for _, it := range p.Items {
@@ -116,30 +111,32 @@ func (p *Plan) Apply(ctx context.Context, t Target, opts ApplyOptions) (Summary,
 				sum.Skipped[kind]++
 				continue
 			}
-			u, err := p.write(ctx, t, it)
-			if err != nil {
-				return sum, rollback(kind, it.Name, err)
-			}
-			if u.fn != nil {
-				undos = append(undos, undo{kind + " " + it.Name, u.fn})
-			}
-			if it.Verb == Renamed {
-				sum.Renamed[kind]++
-			} else {
-				sum.Created[kind]++
-			}
-			log.Info("migrate: written", "kind", kind, "name", it.Name, "verb", string(it.Verb))
-			step()
+			steps = append(steps, importer.Step{Kind: kind, Name: it.Name, Do: func(ctx context.Context) (importer.Undo, error) {
+				u, err := p.write(ctx, t, it)
+				if err == nil {
+					wrote(kind, it.Name, it.Verb)
+				}
+				return u, err
+			}})
 		}
 	}
 	if len(p.Usage) > 0 {
-		n, err := t.ImportUsage(ctx, p.Usage)
-		if err != nil {
-			return sum, rollback("usage", "records", err)
+		steps = append(steps, importer.Step{Kind: "usage", Name: "records", Do: func(ctx context.Context) (importer.Undo, error) {
+			n, err := t.ImportUsage(ctx, p.Usage)
+			if err != nil {
+				return nil, err
+			}
+			sum.UsageImported = n
+			sum.Created["usage"] = n
+			step()
+			return nil, nil
+		}})
+	}
+	if f := importer.Run(ctx, steps); f != nil {
+		for i, what := range f.Left {
+			log.Error("migrate: undo failed", "object", what, "err", f.Errs[i])
 		}
-		sum.UsageImported = n
-		sum.Created["usage"] = n
-		step()
+		return sum, &StepError{Kind: f.Kind, Name: f.Name, Err: f.Err, Left: f.Left}
 	}
 	if p.UsageKnown > 0 {
 		sum.Identical["usage"] = p.UsageKnown
@@ -147,49 +144,44 @@ func (p *Plan) Apply(ctx context.Context, t Target, opts ApplyOptions) (Summary,
 	return sum, nil
 }
 
-// undoFn undoes one write.
-type undoFn struct {
-	fn func(context.Context) error
-}
-
 // write performs one item and returns how to undo it.
-func (p *Plan) write(ctx context.Context, t Target, it Item) (undoFn, error) {
-	retire := func(ids []string) undoFn {
-		return undoFn{func(ctx context.Context) error { return t.Retire(ctx, ids) }}
+func (p *Plan) write(ctx context.Context, t Target, it Item) (importer.Undo, error) {
+	retire := func(ids []string) importer.Undo {
+		return func(ctx context.Context) error { return t.Retire(ctx, ids) }
 	}
 	switch it.Kind {
 	case "group":
 		g := it.group
 		if err := t.CreateGroup(ctx, g.Name, g.Family, g.Alias1, g.Alias2); err != nil {
-			return undoFn{}, err
+			return nil, err
 		}
-		return undoFn{func(ctx context.Context) error { return t.DeleteGroup(ctx, g.Name) }}, nil
+		return func(ctx context.Context) error { return t.DeleteGroup(ctx, g.Name) }, nil
 	case "label", "partner":
 		lb := *it.label
 		lb.Name = it.Name
 		ids, err := t.ImportLabel(ctx, lb)
 		if err != nil {
-			return undoFn{}, err
+			return nil, err
 		}
 		return retire(ids), nil
 	case "defaults":
 		if err := t.SetGroupLabels(ctx, it.Name, it.defaults[0], it.defaults[1]); err != nil {
-			return undoFn{}, err
+			return nil, err
 		}
 		name, prev := it.Name, *it.prev
-		return undoFn{func(ctx context.Context) error { return t.SetGroupLabels(ctx, name, prev[0], prev[1]) }}, nil
+		return func(ctx context.Context) error { return t.SetGroupLabels(ctx, name, prev[0], prev[1]) }, nil
 	case "device":
 		id, err := t.AddDevice(ctx, *it.drive)
 		if err != nil {
-			return undoFn{}, err
+			return nil, err
 		}
-		return undoFn{func(ctx context.Context) error { return t.DeleteDevice(ctx, id) }}, nil
+		return func(ctx context.Context) error { return t.DeleteDevice(ctx, id) }, nil
 	case "keygroup":
 		ids, err := t.CreateKeyGroup(ctx, it.keyGroup.Name, it.keyGroup.Aliases)
 		if err != nil {
-			return undoFn{}, err
+			return nil, err
 		}
 		return retire(ids), nil
 	}
-	return undoFn{}, fmt.Errorf("migrate: unknown item kind %q", it.Kind)
+	return nil, fmt.Errorf("migrate: unknown item kind %q", it.Kind)
 }

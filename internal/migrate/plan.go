@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keywarden/keywarden/internal/importer"
 	"github.com/keywarden/keywarden/internal/usage/seedxml"
 )
 
@@ -29,12 +30,22 @@ const (
 
 // ParseOnConflict returns the choice named s.
 func ParseOnConflict(s string) (OnConflict, error) {
-	switch OnConflict(s) {
-	case Fail, Skip, Rename:
+	if _, ok := onConflictWords.Policy(s); ok {
 		return OnConflict(s), nil
 	}
 	return "", fmt.Errorf("migrate: --on-conflict %q: want fail, skip or rename", s)
 }
+
+// resolve is what o does with a conflict. Under Rename, a conflict that
+// cannot be renamed (a drive, a group, a label whose key is already
+// another label) is skipped: reported as a conflict and not migrated.
+func (o OnConflict) resolve(renamable bool) importer.Verdict {
+	p, _ := onConflictWords.Policy(string(o))
+	return p.Resolve(renamable, importer.Skipped)
+}
+
+// onConflictWords are the choices' words on the wire and the command line.
+var onConflictWords = importer.Words{Refuse: string(Fail), Skip: string(Skip), Rename: string(Rename)}
 
 // ErrConflict is returned by NewPlan under Fail when objects conflict.
 var ErrConflict = errors.New("migrate: conflicts with existing objects")
@@ -162,7 +173,7 @@ func NewPlan(ctx context.Context, t Target, b *Bundle, on OnConflict) (*Plan, er
 	p.planDevices(s, b, rn)
 	p.planKeyGroups(s, b, on)
 	p.planUsage(s, b)
-	if c := p.Conflicts(); len(c) > 0 && on == Fail {
+	if c := p.Conflicts(); len(c) > 0 && on.resolve(false) == importer.Refused {
 		names := make([]string, 0, len(c))
 		for _, it := range c {
 			names = append(names, it.Kind+" "+it.Name)
@@ -197,7 +208,7 @@ func (p *Plan) planLabels(s *state, b *Bundle, on OnConflict, renames map[string
 		case sameKey && other != lb.Name && on == Rename && isRenameOf(other, lb.Name):
 			renames[lb.Name] = other
 			it.Verb, it.Name, it.Detail = Identical, other, fmt.Sprintf("already imported as %q", other)
-		case exists && cur.Destroyed && on == Rename:
+		case exists && cur.Destroyed && on.resolve(true) == importer.Renamed:
 			n := freeName(lb.Name, taken)
 			renames[lb.Name] = n
 			s.labels[n] = ExistingLabel{Name: n}
@@ -209,7 +220,7 @@ func (p *Plan) planLabels(s *state, b *Bundle, on OnConflict, renames map[string
 			it.Verb, it.Detail = Identical, "already on the server with the same key"
 		case !exists && sameKey:
 			it.Verb, it.Detail = Conflict, fmt.Sprintf("the same key is already label %q", other)
-		case exists && on == Rename:
+		case exists && on.resolve(true) == importer.Renamed:
 			n := freeName(lb.Name, taken)
 			renames[lb.Name] = n
 			s.labels[n] = ExistingLabel{Name: n}
@@ -224,36 +235,17 @@ func (p *Plan) planLabels(s *state, b *Bundle, on OnConflict, renames map[string
 	}
 }
 
-// isRenameOf reports whether name is one freeName makes from base.
-func isRenameOf(name, base string) bool {
-	for i := 1; i < 100; i++ {
-		if name == renameOf(base, i) {
-			return true
-		}
-	}
-	return false
-}
+// renamer is the rename scheme of a migration: NAME_ekm, NAME_ekm2, …,
+// cut to 64 characters.
+var renamer = importer.Renamer{Suffix: "_ekm", MaxLen: 64}
 
-// renameOf is the i-th rename of name: NAME_ekm, NAME_ekm2, …, cut to 64
-// characters.
-func renameOf(name string, i int) string {
-	suffix := "_ekm"
-	if i > 1 {
-		suffix = fmt.Sprintf("_ekm%d", i)
-	}
-	if len(name)+len(suffix) > 64 {
-		name = name[:64-len(suffix)]
-	}
-	return name + suffix
-}
+// isRenameOf reports whether name is one freeName makes from base.
+func isRenameOf(name, base string) bool { return renamer.IsRenameOf(name, base, 99) }
 
 // freeName returns NAME_ekm, NAME_ekm2, … the first not taken.
 func freeName(name string, taken func(string) bool) string {
-	for i := 1; ; i++ {
-		if n := renameOf(name, i); !taken(n) {
-			return n
-		}
-	}
+	n, _ := renamer.First(name, 0, func(c string) (bool, error) { return !taken(c), nil })
+	return n
 }
 
 func (p *Plan) planGroups(s *state, b *Bundle, rn func(string) string) {
@@ -353,7 +345,7 @@ func (p *Plan) planKeyGroups(s *state, b *Bundle, on OnConflict) {
 			it.Verb, it.Name, it.Detail = Identical, renamed.Name, fmt.Sprintf("already created as %q", renamed.Name)
 		case len(clash) > 0:
 			it.Verb, it.Detail = Conflict, "aliases already in use: "+strings.Join(clash, ", ")
-		case exists && on == Rename:
+		case exists && on.resolve(true) == importer.Renamed:
 			n := freeName(g.Name, func(n string) bool { _, ok := s.keyGroups[n]; return ok })
 			s.keyGroups[n] = ExistingKeyGroup{Name: n}
 			g.Name = n
