@@ -68,9 +68,7 @@ func (m *Manager) Certify(ctx context.Context, pubID string, cert *kmip.Certific
 // ReCertify stores cert as the replacement of certificate oldID (KMIP
 // Re-certify): the new certificate takes the old one's attributes (of its
 // links only the Public Key Link, see carriedLink) and its names, which
-// leave the old one; the
-// template's attributes replace those of the same name, except Name,
-// which is added. The two are linked (Replacement Object / Replaced
+// leave the old one; the template applies as for Re-key (replacementAttrs). The two are linked (Replacement Object / Replaced
 // Object) and the public key's Certificate Link moves to the new
 // certificate. With an offset, the new Activation Date is now+offset and
 // the other dates keep their distance to it, as for ReKey.
@@ -97,7 +95,7 @@ func (m *Manager) ReCertify(ctx context.Context, oldID string, cert *kmip.Certif
 			return nil, fmt.Errorf("%w: Re-certify replaces a certificate", ErrInvalidField)
 		}
 		now := m.Now()
-		next, err := m.newCertificate(cert, recertifiedAttrs(old, attrs, now, offset))
+		next, err := m.newCertificate(cert, replacementAttrs(old, attrs, now, offset))
 		if err != nil {
 			return nil, err
 		}
@@ -129,25 +127,6 @@ func (m *Manager) ReCertify(ctx context.Context, oldID string, cert *kmip.Certif
 		return next, nil
 	}
 	return nil, ErrConflict
-}
-
-// recertifiedAttrs are the attributes a re-certified certificate starts
-// with: the old one's inherited attributes and names (of its links only
-// those carriedLink keeps), the template's, and
-// the lifecycle dates shifted as for ReKey.
-func recertifiedAttrs(old *Object, attrs []kmip.Attribute, now time.Time, offset *time.Duration) []kmip.Attribute {
-	carry := carriedAttrs(old)
-	for _, a := range attrs {
-		if a.AttributeName != kmip.AttributeNameName {
-			carry = removeNamed(carry, a.AttributeName)
-		}
-	}
-	carry = append(carry, attrs...)
-	for n, t := range shiftDates(old, now, offset) {
-		carry = removeNamed(carry, n)
-		carry = append(carry, kmip.Attribute{AttributeName: n, AttributeValue: t})
-	}
-	return carry
 }
 
 // newCertificate builds a Certificate object for an issued certificate:

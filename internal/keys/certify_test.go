@@ -236,3 +236,66 @@ func TestReCertifyMovesNamesAndDates(t *testing.T) {
 		}
 	})
 }
+
+// TestReCertifyNames: Re-certify applies its template as Re-key does
+// (withTemplate): the names move to the new certificate, the names the
+// request gives are added, a name the certificate already carries is not
+// doubled, and other attributes replace the carried ones.
+func TestReCertifyNames(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newTestManager(t)
+	pub, cert := certFixture(t, ctx, m)
+	name := func(s string) kmip.Attribute {
+		return kmip.Attribute{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: s, NameType: kmip.NameTypeUninterpretedTextString}}
+	}
+	contact := func(s string) kmip.Attribute {
+		return kmip.Attribute{AttributeName: kmip.AttributeNameContactInformation, AttributeValue: s}
+	}
+	names := func(o *Object) []string {
+		var out []string
+		for _, v := range o.AttrAll(kmip.AttributeNameName) {
+			out = append(out, v.(kmip.Name).NameValue)
+		}
+		return out
+	}
+	prev, err := m.Certify(ctx, pub.ID, cert, []kmip.Attribute{name("original")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name        string
+		attrs       []kmip.Attribute
+		want        []string
+		wantContact any
+	}{
+		{"no template: names move", nil, []string{"original"}, nil},
+		{"the carried name given again is not doubled", []kmip.Attribute{name("original")}, []string{"original"}, nil},
+		{"a new name and a contact", []kmip.Attribute{name("first"), contact("ops")}, []string{"original", "first"}, "ops"},
+		{"carried names given with a new one, the contact replaced", []kmip.Attribute{name("first"), name("original"), name("second"), contact("sec")}, []string{"original", "first", "second"}, "sec"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			next, err := m.ReCertify(ctx, prev.ID, cert, nil, s.attrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(next); !slices.Equal(got, s.want) {
+				t.Fatalf("new certificate names = %v, want %v", got, s.want)
+			}
+			if got, _ := next.Attr(kmip.AttributeNameContactInformation); got != s.wantContact {
+				t.Fatalf("contact = %v, want %v", got, s.wantContact)
+			}
+			if n := len(next.AttrAll(kmip.AttributeNameContactInformation)); n > 1 {
+				t.Fatalf("%d contacts: carried and given", n)
+			}
+			old, err := m.Get(ctx, prev.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(old); len(got) != 0 {
+				t.Fatalf("replaced certificate keeps names %v", got)
+			}
+			prev = next
+		})
+	}
+}

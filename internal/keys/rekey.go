@@ -92,12 +92,7 @@ var inherited = map[kmip.AttributeName]bool{
 
 // replacement builds the new object for a re-key and the updated old one.
 func (m *Manager) replacement(old *Object, value kmip.Object, offset *time.Duration, attrs []kmip.Attribute, now time.Time) (next, prev *Object, err error) {
-	carry := withTemplate(carriedAttrs(old), attrs)
-	for n, t := range shiftDates(old, now, offset) {
-		carry = removeNamed(carry, n)
-		carry = append(carry, kmip.Attribute{AttributeName: n, AttributeValue: t})
-	}
-	next, err = m.newObject(old.Type, OriginCreated, carry, value)
+	next, err = m.newObject(old.Type, OriginCreated, replacementAttrs(old, attrs, now, offset), value)
 	if err != nil {
 		return nil, nil, err
 	}

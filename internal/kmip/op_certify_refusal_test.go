@@ -115,16 +115,6 @@ func TestCertifyRefusals(t *testing.T) {
 			TemplateAttribute: template(kmip.Attribute{AttributeName: kmip.AttributeNameCertificateIssuer,
 				AttributeValue: kmip.CertificateIssuer{CertificateIssuerDistinguishedName: caDN}})})
 	})
-	t.Run("not in an Undo batch", func(t *testing.T) {
-		// Undo covers what the journal records; an issued certificate is
-		// not offered there (undo.go's undoOps).
-		msg := kmip.NewRequestMessage(kmip.V1_4, &CertifyRequestPayload{UniqueIdentifier: pubID, CertificateRequestType: pkcs10, CertificateRequest: csr})
-		msg.Header.BatchErrorContinuationOption = kmip.BatchErrorContinuationOptionUndo
-		it := roundTrip(t, r, msg).BatchItem[0]
-		if it.ResultStatus == kmip.ResultStatusSuccess || it.ResultReason != kmip.ResultReasonFeatureNotSupported {
-			t.Fatalf("Certify in an Undo batch: %v %v", it.ResultStatus, it.ResultReason)
-		}
-	})
 	t.Run("no CA", func(t *testing.T) {
 		fails(t, newTestRouter(t), &CertifyRequestPayload{CertificateRequestType: pkcs10, CertificateRequest: csr}, kmip.ResultReasonFeatureNotSupported)
 	})

@@ -111,7 +111,7 @@ func (r *Router) HandleMessage(ctx context.Context, peer Peer, req []byte) (resp
 	if v, ok := kmip2.PeekVersion(req); ok && v.ProtocolVersionMajor == 2 {
 		return r.handleV2(ctx, peer, req, v, start)
 	}
-	msg, err := r.decode(req)
+	msg, err := r.decodeBatch(req) // decode_items.go
 	if err != nil {
 		r.log.Warn("kmip: rejected message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
 		v := kmip.V1_0

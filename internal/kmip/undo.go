@@ -60,6 +60,11 @@ var undoOps = map[kmip.Operation]bool{
 	kmip.OperationActivate: true, kmip.OperationRevoke: true, kmip.OperationDestroy: true,
 	kmip.OperationArchive: true, kmip.OperationRecover: true,
 	kmip.OperationObtainLease: true, kmip.OperationGetUsageAllocation: true,
+	// The CA signs in memory and keeps nothing; the certificate object and
+	// the key's Certificate Link are journaled writes, and an undone
+	// Certify or Re-certify answers only the identifier of a certificate
+	// that no longer exists, so the certificate never leaves the server.
+	kmip.OperationCertify: true, kmip.OperationReCertify: true,
 }
 
 // Audit reasons of undo events.

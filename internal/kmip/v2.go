@@ -103,7 +103,7 @@ func (r *Router) handleV2(ctx context.Context, peer Peer, req []byte, v kmip.Pro
 		r.log.Warn("kmip: untranslatable 2.x message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
 		return fail(translationError(err), nil)
 	}
-	msg, err := r.decode(v1)
+	msg, err := r.decodeBatch(v1) // decode_items.go
 	if err != nil {
 		r.log.Warn("kmip: rejected message", "conn", peer.ConnID, "remote", peer.RemoteAddr, "err", err)
 		return fail(toKMIP(err), nil)

@@ -21,7 +21,7 @@ import (
 // are undone, undo.go).
 
 // untranslated is the request payload of a batch item the translation
-// could not translate.
+// could not translate, or that ovh's decoder refused (decode_items.go).
 type untranslated struct {
 	op  kmip.Operation
 	err *Error
