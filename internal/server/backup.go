@@ -9,6 +9,7 @@ import (
 	"github.com/ovh/kmip-go"
 
 	"github.com/keywarden/keywarden/internal/backup"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	kmipfe "github.com/keywarden/keywarden/internal/kmip"
 )
@@ -43,13 +44,27 @@ func (s *Server) serveGate() kmipfe.ServeGate {
 		return nil
 	}
 	s.log.Info("serving only keys that are in a backup", "last_backup", s.ledger.Last().Snapshot)
-	return func(o *keys.Object) error {
-		created, ok := o.Date(kmip.AttributeNameInitialDate)
-		if !ok {
-			return nil // objects without a creation date predate any backup rule
-		}
-		return s.ledger.Covers(created)
+	return s.backedUp
+}
+
+// backedUp returns nil when o is in the last backup: created (Initial
+// Date) before its snapshot, to the second (backup.Ledger.Covers).
+func (s *Server) backedUp(o *keys.Object) error {
+	created, ok := o.Date(kmip.AttributeNameInitialDate)
+	if !ok {
+		return nil // objects without a creation date predate any backup rule
 	}
+	return s.ledger.Covers(created)
+}
+
+// keyGroupGate is the device protocol's LTO gate with Config.RequireBackup:
+// an LTO write is served only a key group key that is in a backup, by the
+// rule of the KMIP serve gate. Reads are not gated.
+func (s *Server) keyGroupGate() keygroups.Gate {
+	if !s.cfg.RequireBackup {
+		return nil
+	}
+	return s.backedUp
 }
 
 // deviceWriteGate is the device protocol's gate with Config.RequireBackup:
