@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keywarden/keywarden/internal/server"
+	"github.com/keywarden/keywarden/internal/sim/library"
+	"github.com/keywarden/keywarden/internal/testenv"
+)
+
+// TestRequireBackupTapeLibrary: the KMIP Tape Library profile (Create of
+// an AES-256 key with LIBRARY-LTO Application Specific Information, then
+// Get) is gated by the KMIP serve gate with the rule of the device
+// protocol: a key created after the last backup is not handed out. The
+// profile creates one key per cartridge, so every new cartridge waits for
+// a backup; KMIP cannot tell a read's Get from a write's, so a cartridge
+// written before the server required backups reads again once a backup
+// holds its key.
+func TestRequireBackupTapeLibrary(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	newLibrary := func(t *testing.T, env *testenv.Env) *library.Client {
+		t.Helper()
+		c, err := library.New(library.Config{Servers: []string{env.KMIPAddr}, TLS: env.AdminTLS, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	refused := func(t *testing.T, err error, why string) {
+		t.Helper()
+		var le *library.Error
+		if !errors.As(err, &le) || le.Operation != "Get" || le.Reason != "PermissionDenied" || !strings.Contains(le.Message, why) {
+			t.Fatalf("got %v, want the Get refused with Permission Denied saying %q", err, why)
+		}
+	}
+
+	var early library.Key
+	if !t.Run("cartridge written without --require-backup", func(t *testing.T) {
+		env := testenv.Start(t, testenv.WithDataDir(dir))
+		var err error
+		if early, err = newLibrary(t, env).CreateKey(ctx, "RBK001L8"); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.FailNow()
+	}
+
+	env := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithConfig(func(c *server.Config) { c.RequireBackup = true }))
+	lib := newLibrary(t, env)
+	t.Run("new cartridge before any backup: Get refused", func(t *testing.T) {
+		_, err := lib.CreateKey(ctx, "RBK002L8")
+		refused(t, err, "no backup has been taken")
+	})
+	t.Run("earlier cartridge before any backup: Get refused", func(t *testing.T) {
+		_, err := lib.FetchKey(ctx, early.KeyID)
+		refused(t, err, "no backup has been taken")
+	})
+
+	nextSecond()
+	if _, err := adminClient(t, env).Backup(ctx, []byte("backup passphrase"), io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	t.Run("earlier cartridge after the backup: served", func(t *testing.T) {
+		k, err := lib.FetchKey(ctx, early.KeyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.UniqueIdentifier != early.UniqueIdentifier || !bytes.Equal(k.Material, early.Material) {
+			t.Fatalf("read found object %s, want %s with the key written", k.UniqueIdentifier, early.UniqueIdentifier)
+		}
+	})
+	t.Run("new cartridge after the backup: Get refused", func(t *testing.T) {
+		_, err := lib.CreateKey(ctx, "RBK003L8")
+		refused(t, err, "after the last backup")
+	})
+}
