@@ -46,7 +46,7 @@ type Sealer interface {
 // required.
 type Options struct {
 	// WriteGate, when set, is asked before keys are served under labels
-	// (3592 write, disk key create): an error refuses the write with
+	// (3592 write and rekey, disk key create): an error refuses it with
 	// ErrNotBackedUp (server.Config.RequireBackup).
 	WriteGate func(ctx context.Context, labels ...string) error
 	// KeyGroupGate, when set, is asked before an LTO write is served a
