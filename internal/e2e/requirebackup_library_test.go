@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovh/kmip-go"
+	"github.com/ovh/kmip-go/payloads"
+
 	"github.com/keywarden/keywarden/internal/server"
 	"github.com/keywarden/keywarden/internal/sim/library"
 	"github.com/keywarden/keywarden/internal/testenv"
@@ -19,9 +22,11 @@ import (
 // Get) is gated by the KMIP serve gate with the rule of the device
 // protocol: a key created after the last backup is not handed out. The
 // profile creates one key per cartridge, so every new cartridge waits for
-// a backup; KMIP cannot tell a read's Get from a write's, so a cartridge
-// written before the server required backups reads again once a backup
-// holds its key.
+// a backup (its Create, recorded in the usage log, does not count as
+// served). KMIP cannot tell a read's Get from a write's: a key the usage
+// log shows already served to the library (a cartridge written before the
+// server required backups) is served again, so that cartridge always
+// reads.
 func TestRequireBackupTapeLibrary(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -58,16 +63,8 @@ func TestRequireBackupTapeLibrary(t *testing.T) {
 		_, err := lib.CreateKey(ctx, "RBK002L8")
 		refused(t, err, "no backup has been taken")
 	})
-	t.Run("earlier cartridge before any backup: Get refused", func(t *testing.T) {
-		_, err := lib.FetchKey(ctx, early.KeyID)
-		refused(t, err, "no backup has been taken")
-	})
-
-	nextSecond()
-	if _, err := adminClient(t, env).Backup(ctx, []byte("backup passphrase"), io.Discard); err != nil {
-		t.Fatalf("backup: %v", err)
-	}
-	t.Run("earlier cartridge after the backup: served", func(t *testing.T) {
+	read := func(t *testing.T) {
+		t.Helper()
 		k, err := lib.FetchKey(ctx, early.KeyID)
 		if err != nil {
 			t.Fatal(err)
@@ -75,9 +72,43 @@ func TestRequireBackupTapeLibrary(t *testing.T) {
 		if k.UniqueIdentifier != early.UniqueIdentifier || !bytes.Equal(k.Material, early.Material) {
 			t.Fatalf("read found object %s, want %s with the key written", k.UniqueIdentifier, early.UniqueIdentifier)
 		}
+	}
+	t.Run("earlier cartridge before any backup: served", read)
+	t.Run("a refused Get does not make a key served", func(t *testing.T) {
+		_, err := lib.CreateKey(ctx, "RBK004L8")
+		refused(t, err, "no backup has been taken")
+		kc := dialKMIP(t, env.KMIPAddr, env.AdminTLS)
+		uid := locateByBarcode(t, kc, "RBK004L8")
+		it, err := kc.call(&payloads.GetRequestPayload{UniqueIdentifier: uid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.ResultStatus == kmip.ResultStatusSuccess || it.ResultReason != kmip.ResultReasonPermissionDenied {
+			t.Fatalf("second Get of the refused key: %v %v %q", it.ResultStatus, it.ResultReason, it.ResultMessage)
+		}
 	})
+
+	nextSecond()
+	if _, err := adminClient(t, env).Backup(ctx, []byte("backup passphrase"), io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	t.Run("earlier cartridge after the backup: served", read)
 	t.Run("new cartridge after the backup: Get refused", func(t *testing.T) {
 		_, err := lib.CreateKey(ctx, "RBK003L8")
 		refused(t, err, "after the last backup")
 	})
+}
+
+// locateByBarcode returns the one object whose Alternative Name is barcode.
+func locateByBarcode(t *testing.T, c *kmipClient, barcode string) string {
+	t.Helper()
+	loc := c.must(&payloads.LocateRequestPayload{Attribute: []kmip.Attribute{{
+		AttributeName: kmip.AttributeNameAlternativeName,
+		AttributeValue: kmip.AlternativeName{AlternativeNameValue: barcode,
+			AlternativeNameType: kmip.AlternativeNameTypeUninterpretedTextString},
+	}}}).(*payloads.LocateResponsePayload)
+	if len(loc.UniqueIdentifier) != 1 {
+		t.Fatalf("cartridge %s: %d keys, want 1", barcode, len(loc.UniqueIdentifier))
+	}
+	return loc.UniqueIdentifier[0]
 }
