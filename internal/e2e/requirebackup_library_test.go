@@ -12,6 +12,7 @@ import (
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 
+	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/server"
 	"github.com/keywarden/keywarden/internal/sim/library"
 	"github.com/keywarden/keywarden/internal/testenv"
@@ -57,11 +58,23 @@ func TestRequireBackupTapeLibrary(t *testing.T) {
 		t.FailNow()
 	}
 
-	env := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithConfig(func(c *server.Config) { c.RequireBackup = true }))
+	rec := &gatedRecorder{Memory: &audit.Memory{}}
+	env := testenv.Start(t, testenv.WithDataDir(dir), testenv.WithAudit(rec),
+		testenv.WithConfig(func(c *server.Config) { c.RequireBackup = true }))
 	lib := newLibrary(t, env)
 	t.Run("new cartridge before any backup: Get refused", func(t *testing.T) {
+		rec.Reset()
 		_, err := lib.CreateKey(ctx, "RBK002L8")
 		refused(t, err, "no backup has been taken")
+		var gets []audit.Event
+		for _, e := range eventsOf(rec, audit.ProtoKMIP) {
+			if e.Operation == "Get" {
+				gets = append(gets, e)
+			}
+		}
+		if len(gets) != 1 || gets[0].Outcome != audit.Denied || !strings.Contains(gets[0].Reason, "no backup has been taken") {
+			t.Fatalf("Get events %s, want one denied saying why", dumpEvents(gets))
+		}
 	})
 	read := func(t *testing.T) {
 		t.Helper()
