@@ -42,7 +42,7 @@ func fresh(t *testing.T, m *keys.Manager, id string) bool {
 	return v == true
 }
 
-func TestNextGated(t *testing.T) {
+func TestKeyGroupNextGated(t *testing.T) {
 	tests := []struct {
 		name    string
 		refuse  []int    // indexes of the refused keys among des01-03
@@ -106,7 +106,7 @@ func TestNextGated(t *testing.T) {
 	}
 }
 
-func TestByAliasGated(t *testing.T) {
+func TestKeyGroupByAliasGated(t *testing.T) {
 	s, m := newTestService(t)
 	ctx := context.Background()
 	g, err := s.Create(ctx, "lto1", "des01-02")
