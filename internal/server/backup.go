@@ -89,8 +89,9 @@ func (s *Server) backedUp(o *keys.Object) error {
 }
 
 // keyGroupGate is the device protocol's LTO gate with Config.RequireBackup:
-// an LTO write is served only a key group key that is in a backup, by the
-// rule of the KMIP serve gate. Reads are not gated.
+// an LTO write is served only a key group key that is in a backup
+// (backedUp). Unlike KMIP Get, the device protocol tells a write from a
+// read, so a key already served gets no exception: reads are not gated.
 func (s *Server) keyGroupGate() keygroups.Gate {
 	if !s.cfg.RequireBackup {
 		return nil
