@@ -121,7 +121,7 @@ docs/hsm.md).`,
 	cmd.Flags().StringVar(&cfg.AdminAddr, "admin-addr", server.DefaultAdminAddr, "admin HTTPS listener address (HOST:PORT)")
 	cmd.Flags().StringVar(&cfg.KMIPHTTPAddr, "kmip-http-addr", "", "KMIP over HTTPS listener address (HOST:PORT): TTLV, KMIP XML and KMIP JSON POSTed to /kmip; empty: not served")
 	cmd.Flags().StringArrayVar(&cfg.SANs, "san", nil, "extra server certificate name when initialising: an IP address or a DNS name (repeatable)")
-	cmd.Flags().BoolVar(&cfg.RequireBackup, "require-backup", false, "serve over KMIP only keys that are in a backup (created before the last backup's snapshot)")
+	cmd.Flags().BoolVar(&cfg.RequireBackup, "require-backup", false, "serve only keys that are in a backup (created before the last backup's snapshot): KMIP Get, and 3592, LTO and disk writes over the device protocol")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.Flags().DurationVar(&cfg.ShutdownGrace, "shutdown-grace", server.DefaultShutdownGrace, "how long in-flight requests may run after SIGTERM")
 	addClusterFlags(cmd, &cfg.Cluster)

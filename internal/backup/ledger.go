@@ -53,26 +53,50 @@ func OpenLedger(st store.Store, seal Sealer) (*Ledger, error) {
 		return nil, errors.New("backup: a store and a barrier are required for the ledger")
 	}
 	l := &Ledger{st: st, seal: seal}
+	last, err := l.load()
+	if err != nil {
+		return nil, err
+	}
+	l.last = last
+	return l, nil
+}
+
+// load reads the record from the store; zero when there is none.
+func (l *Ledger) load() (LastBackup, error) {
 	var sealed []byte
-	err := st.View(func(r store.Reader) error {
+	err := l.st.View(func(r store.Reader) error {
 		v, err := r.Get(ledgerBucket, []byte(ledgerKey))
 		sealed = append([]byte(nil), v...)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return l, nil
+		return LastBackup{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("backup: load ledger: %w", err)
+		return LastBackup{}, fmt.Errorf("backup: load ledger: %w", err)
 	}
-	plain, err := seal.Open(ledgerBucket, []byte(ledgerKey), sealed)
+	plain, err := l.seal.Open(ledgerBucket, []byte(ledgerKey), sealed)
 	if err != nil {
-		return nil, fmt.Errorf("backup: open ledger: %w", err)
+		return LastBackup{}, fmt.Errorf("backup: open ledger: %w", err)
 	}
-	if err := json.Unmarshal(plain, &l.last); err != nil {
-		return nil, fmt.Errorf("backup: decode ledger: %w", err)
+	var last LastBackup
+	if err := json.Unmarshal(plain, &last); err != nil {
+		return LastBackup{}, fmt.Errorf("backup: decode ledger: %w", err)
 	}
-	return l, nil
+	return last, nil
+}
+
+// refresh reloads the record, which another cluster node may have
+// written since (the store is replicated, the cache is not), and keeps
+// the later of the two. A store that cannot be read leaves the cache.
+func (l *Ledger) refresh() LastBackup {
+	stored, err := l.load()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && stored.Snapshot.After(l.last.Snapshot) {
+		l.last = stored
+	}
+	return l.last
 }
 
 // Last returns the last backup recorded; its Snapshot is zero when none.
@@ -84,6 +108,7 @@ func (l *Ledger) Last() LastBackup {
 
 // Record stores b as the last backup, unless a later one is recorded.
 func (l *Ledger) Record(ctx context.Context, b LastBackup) error {
+	l.refresh()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !b.Snapshot.After(l.last.Snapshot) {
@@ -112,6 +137,11 @@ func (l *Ledger) Record(ctx context.Context, b LastBackup) error {
 // second counts as not yet backed up.
 func (l *Ledger) Covers(created time.Time) error {
 	last := l.Last().Snapshot
+	if !created.Before(last.Truncate(time.Second)) {
+		// Before refusing, look for a later backup recorded by another
+		// node of a cluster.
+		last = l.refresh().Snapshot
+	}
 	if last.IsZero() {
 		return fmt.Errorf("%w: no backup has been taken, and this server serves only keys that are in a backup", ErrNotBackedUp)
 	}

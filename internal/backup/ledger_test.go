@@ -50,3 +50,52 @@ func TestLedger(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerSharedStore: two ledgers over one store stand for two nodes of
+// a cluster (the store is replicated, each node's cache is not): a backup
+// recorded by one is seen by the other before it refuses a key, and an
+// older record from a stale node does not replace it.
+func TestLedgerSharedStore(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	a, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	created := snap.Add(-time.Minute)
+	if err := b.Covers(created); !errors.Is(err, ErrNotBackedUp) {
+		t.Fatalf("before any backup: %v", err)
+	}
+	if err := a.Record(ctx, LastBackup{Snapshot: snap, Node: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Covers(created); err != nil {
+		t.Fatalf("after node a's backup, node b: %v", err)
+	}
+	if got := b.Last(); !got.Snapshot.Equal(snap) || got.Node != "a" {
+		t.Fatalf("node b's last backup %+v", got)
+	}
+	c, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Record(ctx, LastBackup{Snapshot: snap.Add(time.Hour), Node: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// c's cache holds snap; its older record must not win.
+	if err := c.Record(ctx, LastBackup{Snapshot: snap.Add(time.Minute), Node: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := OpenLedger(srv.st, srv.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reopened.Last(); !got.Snapshot.Equal(snap.Add(time.Hour)) {
+		t.Fatalf("stored last backup %+v, want the later one", got)
+	}
+}

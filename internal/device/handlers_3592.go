@@ -89,8 +89,12 @@ func (s *Server) readKey(ctx context.Context, p *peer, d devices.Device, m codec
 }
 
 // rekey re-wraps a volume's data key under two new labels (which may be a
-// partner's certificate alone); the key is not returned to the drive.
+// partner's certificate alone); the key is not returned to the drive. The
+// new EEDKs replace the tape's, so the labels pass the write gate.
 func (s *Server) rekey(ctx context.Context, d devices.Device, m codec.RekeyRequest) (served, error) {
+	if err := s.checkWriteGate(ctx, m.Label1, m.Label2); err != nil {
+		return served{}, err
+	}
 	dk, err := s.openEEDKs(ctx, m.EEDK1, m.EEDK2)
 	if err != nil {
 		return served{}, err

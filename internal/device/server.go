@@ -46,12 +46,17 @@ type Sealer interface {
 // required.
 type Options struct {
 	// WriteGate, when set, is asked before keys are served under labels
-	// (3592 write, disk key create): an error refuses the write with
+	// (3592 write and rekey, disk key create): an error refuses it with
 	// ErrNotBackedUp (server.Config.RequireBackup).
 	WriteGate func(ctx context.Context, labels ...string) error
-	Registry  *devices.Registry
-	Labels    *labels.Service
-	Usage     *usage.Log
+	// KeyGroupGate, when set, is asked before an LTO write is served a
+	// key group key: a refused key is skipped in the round robin, and a
+	// write left with no key is refused with ErrKeyNotBackedUp
+	// (server.Config.RequireBackup). LTO reads never consult it.
+	KeyGroupGate keygroups.Gate
+	Registry     *devices.Registry
+	Labels       *labels.Service
+	Usage        *usage.Log
 	// KeyGroups serves LTO keys; when nil, LTO requests are refused as
 	// not supported.
 	KeyGroups *keygroups.Service

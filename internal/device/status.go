@@ -40,6 +40,9 @@ var (
 	// ErrNotBackedUp: the server serves only keys already in a backup
 	// (server.Config.RequireBackup) and a label is newer than the last one.
 	ErrNotBackedUp = errors.New("device: key label not yet in a backup")
+	// ErrKeyNotBackedUp: the server serves only keys already in a backup
+	// and no LTO key group key the write may use is in the last one.
+	ErrKeyNotBackedUp = errors.New("device: LTO key not yet in a backup")
 )
 
 // statusEntry maps a domain error to a wire status and its fixed message.
@@ -57,6 +60,7 @@ var statusTable = []statusEntry{
 	{cluster.ErrUnavailable, codec.StatusInternal, "no quorum: retry on another server"},
 	{ErrBadRequest, codec.StatusBadRequest, "bad request"},
 	{ErrNotBackedUp, codec.StatusRefused, "key label not yet in a backup"},
+	{ErrKeyNotBackedUp, codec.StatusRefused, "LTO key not yet in a backup"},
 	{ErrReplayMismatch, codec.StatusBadRequest, "request id reused with a different request"},
 	{codec.ErrMalformed, codec.StatusBadRequest, "malformed request"},
 	{devices.ErrPending, codec.StatusPending, "device awaits approval"},

@@ -144,7 +144,7 @@ func (r *Router) outcomeOf(ctx context.Context, b *batch, cause error, objects [
 	switch {
 	case errors.Is(cause, errOpNotAllowed), errors.Is(cause, errAuthRevoked), errors.Is(cause, errAuthPending),
 		errors.Is(cause, errAuthRefused), errors.Is(cause, errAuthNoCert), errors.Is(cause, errAuthCredential),
-		errors.Is(cause, keys.ErrNotOwner):
+		errors.Is(cause, keys.ErrNotOwner), errors.Is(cause, errGateRefused):
 		return audit.Denied
 	case b.principal.ReadOnly && errors.Is(cause, keys.ErrPermissionDenied):
 		return audit.Denied

@@ -7,10 +7,13 @@ import (
 	"path/filepath"
 
 	"github.com/ovh/kmip-go"
+	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/backup"
+	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"
 	kmipfe "github.com/keywarden/keywarden/internal/kmip"
+	"github.com/keywarden/keywarden/internal/usage"
 )
 
 // Backup writes an encrypted backup of the running server to w under
@@ -37,19 +40,63 @@ func (s *Server) Backup(ctx context.Context, w io.Writer, passphrase []byte) err
 func (s *Server) LastBackup() backup.LastBackup { return s.ledger.Last() }
 
 // serveGate is the KMIP serve gate: with Config.RequireBackup, an object
-// created after the last backup's snapshot is not handed out.
+// created after the last backup's snapshot is not handed out, unless the
+// usage log shows that a storage device was already served it (a tape
+// library's cartridge key, Tape Library profile): KMIP Get cannot tell a
+// read from a write, and a cartridge already written with the key must
+// stay readable. Refused Gets are not recorded, so under RequireBackup
+// only a key served before the server required backups qualifies.
 func (s *Server) serveGate() kmipfe.ServeGate {
 	if !s.cfg.RequireBackup {
 		return nil
 	}
 	s.log.Info("serving only keys that are in a backup", "last_backup", s.ledger.Last().Snapshot)
 	return func(o *keys.Object) error {
-		created, ok := o.Date(kmip.AttributeNameInitialDate)
-		if !ok {
-			return nil // objects without a creation date predate any backup rule
+		err := s.backedUp(o)
+		if err != nil && s.servedToStorage(o.ID) {
+			return nil
 		}
-		return s.ledger.Covers(created)
+		return err
 	}
+}
+
+// servedToStorage reports whether the usage log records a KMIP Get that
+// served object id to a storage device. A failure to read the log counts
+// as no: the Get is refused.
+func (s *Server) servedToStorage(id string) bool {
+	recs, err := s.usage.Query(context.Background(), usage.Query{Alias: id})
+	if err != nil {
+		s.log.Warn("usage log not readable; serving only keys in a backup", "object", id, "err", err)
+		return false
+	}
+	get := ttlv.EnumStr(kmip.OperationGet)
+	for _, r := range recs {
+		if r.KeyID == id && r.Protocol == usage.ProtocolKMIP && r.Operation == get && r.Outcome == usage.OutcomeOK {
+			return true
+		}
+	}
+	return false
+}
+
+// backedUp returns nil when o is in the last backup: created (Initial
+// Date) before its snapshot, to the second (backup.Ledger.Covers).
+func (s *Server) backedUp(o *keys.Object) error {
+	created, ok := o.Date(kmip.AttributeNameInitialDate)
+	if !ok {
+		return nil // objects without a creation date predate any backup rule
+	}
+	return s.ledger.Covers(created)
+}
+
+// keyGroupGate is the device protocol's LTO gate with Config.RequireBackup:
+// an LTO write is served only a key group key that is in a backup
+// (backedUp). Unlike KMIP Get, the device protocol tells a write from a
+// read, so a key already served gets no exception: reads are not gated.
+func (s *Server) keyGroupGate() keygroups.Gate {
+	if !s.cfg.RequireBackup {
+		return nil
+	}
+	return s.backedUp
 }
 
 // deviceWriteGate is the device protocol's gate with Config.RequireBackup:

@@ -101,7 +101,9 @@ type Config struct {
 	Node string
 	// RequireBackup serves only keys that are in a backup (SKLM's
 	// backup.keycert.before.serving): KMIP Get refuses an object created
-	// after the last backup's snapshot. See docs/backup.md.
+	// after the last backup's snapshot, and the device protocol refuses a
+	// 3592 write or disk key create under such a label and serves an LTO
+	// write only a key group key in a backup. See docs/backup.md.
 	RequireBackup bool
 	// TLSMinVersion is the lowest TLS version of every listener
 	// (tls.VersionTLS12 or tls.VersionTLS13); zero means TLS 1.2.
@@ -287,8 +289,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.Join(err, s.closeStore())
 	}
 	s.device, err = device.New(device.Options{
-		WriteGate: s.deviceWriteGate(),
-		Registry:  reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
+		WriteGate: s.deviceWriteGate(), KeyGroupGate: s.keyGroupGate(),
+		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
 		Audit:  cfg.Audit, Node: cfg.Node,
 		AuditFailed: func() { s.metrics.AuditFailed(string(audit.ProtoDevice)) },
