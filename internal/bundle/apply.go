@@ -268,6 +268,16 @@ func planGroup(ctx context.Context, s Services, g KeyGroup, policy Policy) (Outc
 	if len(g.Keys) == 0 {
 		return out, fmt.Errorf("%w: key group %q has no keys", ErrDamaged, g.Name)
 	}
+	// What a key group write would refuse is refused here, before any
+	// write: a key group is not undone once written.
+	for _, k := range g.Keys {
+		switch {
+		case strings.TrimSpace(k.Alias) == "":
+			return out, fmt.Errorf("%w: key group %q has a key without an alias", ErrDamaged, g.Name)
+		case len(k.Material) != 0 && len(k.Material) != 16 && len(k.Material) != 24 && len(k.Material) != 32:
+			return out, fmt.Errorf("%w: key group %q: key %q has %d bytes of material, not an AES key", ErrDamaged, g.Name, k.Alias, len(k.Material))
+		}
+	}
 	conflict := ""
 	existing, err := s.KeyGroups.Get(ctx, g.Name)
 	switch {

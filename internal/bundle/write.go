@@ -163,11 +163,14 @@ func write(ctx context.Context, s Services, w writer, todoLabels []plannedLabel,
 	var failedAs string
 	steps := make([]importer.Step, 0, len(todoLabels)+len(todoGroups))
 	for _, p := range todoLabels {
-		wr := &written{Write: Write{Kind: KindLabel, Name: p.src.Name, As: p.as}}
+		wr := &written{Write: Write{Kind: KindLabel, Name: p.src.Name}}
+		if p.as != p.src.Name {
+			wr.As = p.as
+		}
 		steps = append(steps, importer.Step{Kind: KindLabel, Name: p.src.Name, Do: func(ctx context.Context) (importer.Undo, error) {
 			rm, err := w.label(ctx, p.as, p.src)
 			if err != nil {
-				failedAs = p.as
+				failedAs = wr.As
 				if errors.Is(err, labels.ErrNotRemoved) { // some of its objects stay
 					wr.Detail = "partly written; " + DetailUndoFailed
 					partial = wr

@@ -260,3 +260,35 @@ func TestApplyUndoesLabels(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyChecksKeyGroupsFirst: what a key group write would refuse is
+// refused before any write, since a key group is not undone.
+func TestApplyChecksKeyGroupsFirst(t *testing.T) {
+	ctx := context.Background()
+	ks := rsaKeys(t, 1)
+	for _, tc := range []struct {
+		name  string
+		group func() KeyGroup
+	}{
+		{"a key without an alias", func() KeyGroup { return testGroup("G1", "g1k01", " ") }},
+		{"a key of 5 bytes", func() KeyGroup {
+			g := testGroup("G1", "g1k01", "g1k02")
+			g.Keys[1].Material = g.Keys[1].Material[:5]
+			return g
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			before := ts.snapshot(t)
+			fw := &faultyWriter{real: serviceWriter{ts.s}}
+			c := &Contents{Labels: []Label{testLabel(t, "A", ks[0])}, KeyGroups: []KeyGroup{tc.group()}}
+			_, err := apply(ctx, ts.s, c, ImportOptions{}, fw)
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), `"G1"`) {
+				t.Fatalf("apply: %v, want ErrDamaged naming the key group", err)
+			}
+			if fw.calls != 0 || !maps.Equal(before, ts.snapshot(t)) {
+				t.Fatalf("%d writes made before the refusal", fw.calls)
+			}
+		})
+	}
+}
