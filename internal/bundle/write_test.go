@@ -28,10 +28,12 @@ import (
 )
 
 // faultyWriter does the real writes and refuses the failAt-th (1-based);
+// a key group write refused with partly writes its first key before.
 // after runs after each write done.
 type faultyWriter struct {
 	real   writer
 	failAt int
+	partly bool
 	calls  int
 	after  func(ctx context.Context, call int, kind, name string)
 }
@@ -53,7 +55,15 @@ func (f *faultyWriter) label(ctx context.Context, as string, l Label) (labels.Re
 func (f *faultyWriter) keyGroup(ctx context.Context, g KeyGroup) (string, []string, error) {
 	f.calls++
 	if f.calls == f.failAt {
-		return "", nil, fmt.Errorf("write %d: %w", f.calls, errInjected)
+		var written []string
+		if f.partly {
+			_, w, err := f.real.keyGroup(ctx, KeyGroup{Name: g.Name, Keys: g.Keys[:1]})
+			if err != nil {
+				return "", w, err
+			}
+			written = w
+		}
+		return "", written, fmt.Errorf("write %d: %w", f.calls, errInjected)
 	}
 	note, written, err := f.real.keyGroup(ctx, g)
 	if err == nil && f.after != nil {
@@ -163,6 +173,7 @@ func TestApplyUndoesLabels(t *testing.T) {
 		groups     []KeyGroup
 		policy     Policy
 		failAt     int
+		partly     bool
 		changeAt   int // a write whose label another writer changes afterwards
 		wantFailed string
 		wantUndone []string
@@ -180,6 +191,9 @@ func TestApplyUndoesLabels(t *testing.T) {
 		{name: "a second key group fails: the first is left", labels: []Label{testLabel(t, "A", ks[0])},
 			groups: []KeyGroup{testGroup("G1", "g1k01"), testGroup("G2", "g2k01")},
 			failAt: 3, wantFailed: `key group "G2"`, wantUndone: []string{`label "A"`}, wantLeft: []string{`key group "G1"`}},
+		{name: "a key group fails half way: its keys written are left", labels: []Label{testLabel(t, "A", ks[0])},
+			groups: []KeyGroup{testGroup("G1", "g1k01", "g1k02")},
+			failAt: 2, partly: true, wantFailed: `key group "G1"`, wantUndone: []string{`label "A"`}, wantLeft: []string{`key group "G1"`}},
 		{name: "a label changed since its import is left", labels: []Label{testLabel(t, "A", ks[0]), testLabel(t, "B", ks[1]), testLabel(t, "C", ks[2])},
 			failAt: 3, changeAt: 1, wantFailed: `label "C"`, wantUndone: []string{`label "B"`}, wantLeft: []string{`label "A"`}},
 	} {
@@ -190,7 +204,7 @@ func TestApplyUndoesLabels(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := ts.snapshot(t)
-			fw := &faultyWriter{real: serviceWriter{ts.s}, failAt: tc.failAt}
+			fw := &faultyWriter{real: serviceWriter{ts.s}, failAt: tc.failAt, partly: tc.partly}
 			fw.after = func(ctx context.Context, call int, kind, name string) {
 				if call != tc.changeAt {
 					return
@@ -223,8 +237,8 @@ func TestApplyUndoesLabels(t *testing.T) {
 				t.Errorf("written %v is not undone %v plus left %v", ie.Written, ie.Undone, ie.Left)
 			}
 			for _, l := range ie.Left {
-				if l.Detail == "" {
-					t.Errorf("left %s without a reason", l)
+				if l.Detail == "" || tc.partly && !strings.Contains(l.Detail, "partly written: keys g1k01;") {
+					t.Errorf("left %s with reason %q", l, l.Detail)
 				}
 			}
 			if len(tc.wantLeft) == 0 {
