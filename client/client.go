@@ -158,6 +158,9 @@ type Error struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
+	// body is the problem document, for the extension members some
+	// problems carry (BundleImportError).
+	body []byte
 }
 
 // Error reads "TITLE (HTTP STATUS): DETAIL".
@@ -280,6 +283,7 @@ func problem(resp *http.Response, body []byte) error {
 		}
 	}
 	e.Status = resp.StatusCode
+	e.body = body
 	return e
 }
 

@@ -93,7 +93,12 @@ Every label and key group is checked first. The same name with the same key is a
 there and left alone; the same name with another key is a conflict: the whole import is
 refused (nothing is written) unless --skip (keep this server's, leave the bundle's out)
 or --rename (import the label under NAME_IMPORTED; key groups cannot be renamed, since
-tapes record their aliases).`,
+tapes record their aliases).
+
+Labels are written first, key groups last. If a write fails, the labels already written
+are removed again and the command lists each write with what became of it: "undone", or
+"left" on the server with why (a key group is never undone: its name and aliases would
+stay taken). When nothing is left, the server holds what it held before.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" {
@@ -120,6 +125,10 @@ tapes record their aliases).`,
 			}
 			return r.with(func(c *client.Client) error {
 				res, err := c.ImportBundle(cmd.Context(), req)
+				var failed *client.BundleImportError
+				if errors.As(err, &failed) {
+					return printImportFailure(cmd.OutOrStdout(), cmd.ErrOrStderr(), r.output, failed)
+				}
 				if err != nil {
 					return err
 				}

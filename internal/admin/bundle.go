@@ -99,7 +99,9 @@ func (h *Handler) exportLabelBundle(w http.ResponseWriter, c *call) error {
 
 // importLabelBundle opens a bundle — with this server's private key when it is
 // encrypted to its certificate, else with the passphrase — checks it
-// against the server's labels and key groups and imports it.
+// against the server's labels and key groups and imports it. A write that
+// fails is answered with a problem listing what was written, undone and
+// left (importFailed).
 func (h *Handler) importLabelBundle(w http.ResponseWriter, c *call) error {
 	s, err := h.bundleServices()
 	if err != nil {
@@ -131,6 +133,9 @@ func (h *Handler) importLabelBundle(w http.ResponseWriter, c *call) error {
 	var conflict *bundle.ConflictError
 	if errors.As(err, &conflict) {
 		return &requestError{http.StatusConflict, "conflict", "Conflict", conflict.Error()}
+	}
+	if ie, ok := asImportError(err); ok {
+		return importFailed(ie)
 	}
 	if err != nil {
 		return err

@@ -203,6 +203,7 @@ func (h *Handler) admit(rt *route) http.Handler {
 		}
 		if err != nil {
 			h.fail(rec, r, rt, p, err)
+			noteProblem(&ev, err)
 		}
 		h.auditFinish(ctx, rec, p, ev, auditStart)
 		h.cfg.Metrics.ObserveRequest(ProtocolAdmin, rt.name, outcomeFor(rec.code()), h.cfg.Now().Sub(start))

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,6 +30,9 @@ type Problem struct {
 	Status int `json:"status"`
 	// Detail explains this occurrence; it never holds internal error text.
 	Detail string `json:"detail,omitempty"`
+	// ext holds the extension members of some problems (RFC 9457 §3.2),
+	// written after the standard ones; see problem_ext.go.
+	ext any
 }
 
 // detailFrom says what an error's Detail shows.
@@ -129,6 +131,10 @@ func notFound(format string, args ...any) error {
 // problemFor turns err into the problem the client sees. internal is true
 // when the cause is not one the client may see (it must be logged).
 func problemFor(err error) (p Problem, internal bool) {
+	var pe *problemError
+	if errors.As(err, &pe) {
+		return pe.problem, pe.internal
+	}
 	var re *requestError
 	if errors.As(err, &re) {
 		return Problem{Type: problemTypePrefix + re.slug, Title: re.title, Status: re.status, Detail: re.msg}, false
@@ -159,7 +165,7 @@ func problemFor(err error) (p Problem, internal bool) {
 
 // writeProblem writes p as the response.
 func writeProblem(w http.ResponseWriter, p Problem) {
-	body, err := json.Marshal(p)
+	body, err := marshalProblem(p)
 	if err != nil { // a Problem always encodes; keep the status regardless
 		body = []byte(`{"type":"` + problemTypePrefix + `internal","title":"Internal error","status":500}`)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/ovh/kmip-go"
-	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/importer"
 	"github.com/keywarden/keywarden/internal/keygroups"
@@ -115,7 +114,19 @@ type plannedLabel struct {
 // nothing if any conflict is refused; then it imports. A label with the
 // same name and the same public key, or a key group with the same aliases
 // and key material, is already there ("identical").
+//
+// The labels are written first, the key groups last. When a write fails,
+// the labels written before it are removed again (exactly the objects the
+// import created: the names are free again), and the error is an
+// *ImportError naming the failed write: it matches ErrUndone when the
+// server holds what it held before, ErrPartial when writes are left — key
+// groups, which are never undone, or a label that changed meanwhile.
 func Apply(ctx context.Context, s Services, c *Contents, o ImportOptions) (*Result, error) {
+	return apply(ctx, s, c, o, serviceWriter{s})
+}
+
+// apply is Apply with its writes done by w.
+func apply(ctx context.Context, s Services, c *Contents, o ImportOptions, w writer) (*Result, error) {
 	policy := o.OnConflict
 	if policy == "" {
 		policy = Refuse
@@ -163,31 +174,8 @@ func Apply(ctx context.Context, s Services, c *Contents, o ImportOptions) (*Resu
 	if refused {
 		return res, &ConflictError{Result: res}
 	}
-	steps := make([]importer.Step, 0, len(todoLabels)+len(todoGroups))
-	for _, p := range todoLabels {
-		steps = append(steps, importer.Step{Kind: "label", Name: p.src.Name, Do: func(ctx context.Context) (importer.Undo, error) {
-			_, err := s.Labels.Import(ctx, p.as, labels.ImportOptions{
-				CertPEM: []byte(p.src.CertPEM), KeyPEM: []byte(p.src.KeyPEM), OAEPHash: p.src.OAEPHash,
-			})
-			return nil, err
-		}})
-	}
-	for _, g := range todoGroups {
-		steps = append(steps, importer.Step{Kind: "key group", Name: g.Name, Do: func(ctx context.Context) (importer.Undo, error) {
-			note, err := importGroup(ctx, s.Keys, g)
-			for i := range res.Items {
-				if err == nil && res.Items[i].Kind == "keygroup" && res.Items[i].Name == g.Name {
-					res.Items[i].Detail = note
-				}
-			}
-			return nil, err
-		}})
-	}
-	// The steps carry no undo: a write that fails leaves the ones before
-	// it. Retiring an imported key group would keep its name and aliases
-	// taken (destroyed keys stay), so a retry would conflict with it.
-	if f := importer.Run(ctx, steps); f != nil {
-		return res, fmt.Errorf("bundle: import %s %q: %w", f.Kind, f.Name, f.Err)
+	if err := write(ctx, s, w, todoLabels, todoGroups, res); err != nil {
+		return res, err
 	}
 	s.logger().Info("bundle: imported", "labels", len(todoLabels), "keygroups", len(todoGroups))
 	return res, nil
@@ -279,6 +267,16 @@ func planGroup(ctx context.Context, s Services, g KeyGroup, policy Policy) (Outc
 	out := Outcome{Kind: "keygroup", Name: g.Name}
 	if len(g.Keys) == 0 {
 		return out, fmt.Errorf("%w: key group %q has no keys", ErrDamaged, g.Name)
+	}
+	// What a key group write would refuse is refused here, before any
+	// write: a key group is not undone once written.
+	for _, k := range g.Keys {
+		switch {
+		case strings.TrimSpace(k.Alias) == "":
+			return out, fmt.Errorf("%w: key group %q has a key without an alias", ErrDamaged, g.Name)
+		case len(k.Material) != 0 && len(k.Material) != 16 && len(k.Material) != 24 && len(k.Material) != 32:
+			return out, fmt.Errorf("%w: key group %q: key %q has %d bytes of material, not an AES key", ErrDamaged, g.Name, k.Alias, len(k.Material))
+		}
 	}
 	conflict := ""
 	existing, err := s.KeyGroups.Get(ctx, g.Name)
@@ -383,50 +381,3 @@ func aliasIDs(ctx context.Context, m *keys.Manager, alias string) ([]string, err
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// importGroup registers a key group's keys, with their aliases and group,
-// and activates those that were active. Keys without material (destroyed
-// on the source) are left out; the note says so.
-func importGroup(ctx context.Context, m *keys.Manager, g KeyGroup) (string, error) {
-	ctx = scope(ctx)
-	var missing, inactive []string
-	for _, k := range g.Keys {
-		if len(k.Material) == 0 {
-			missing = append(missing, k.Alias)
-			continue
-		}
-		material := slices.Clone(k.Material)
-		value := &kmip.SymmetricKey{KeyBlock: kmip.KeyBlock{
-			KeyFormatType:          kmip.KeyFormatTypeRaw,
-			KeyValue:               &kmip.KeyValue{Plain: &kmip.PlainKeyValue{KeyMaterial: kmip.KeyMaterial{Bytes: &material}}},
-			CryptographicAlgorithm: kmip.CryptographicAlgorithmAES,
-			CryptographicLength:    int32(len(material) * 8),
-		}}
-		o, err := m.Register(ctx, kmip.ObjectTypeSymmetricKey, value, []kmip.Attribute{
-			{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithmAES},
-			{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(len(material) * 8)},
-			{AttributeName: kmip.AttributeNameCryptographicUsageMask, AttributeValue: kmip.CryptographicUsageEncrypt | kmip.CryptographicUsageDecrypt},
-			{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: k.Alias, NameType: kmip.NameTypeUninterpretedTextString}},
-			{AttributeName: keygroups.AttrKeyGroup, AttributeValue: ttlv.Value{Tag: kmip.TagAttributeValue, Value: g.Name}},
-		})
-		clear(material)
-		if err != nil {
-			return "", fmt.Errorf("key %q: %w", k.Alias, err)
-		}
-		if k.State != ttlv.EnumStr(kmip.StateActive) {
-			inactive = append(inactive, k.Alias)
-			continue
-		}
-		if err := m.Activate(ctx, o.ID); err != nil {
-			return "", fmt.Errorf("activate %q: %w", k.Alias, err)
-		}
-	}
-	var notes []string
-	if len(missing) > 0 {
-		notes = append(notes, "keys without material on the source, left out: "+strings.Join(missing, ", "))
-	}
-	if len(inactive) > 0 {
-		notes = append(notes, "keys not active on the source, imported pre-active: "+strings.Join(inactive, ", "))
-	}
-	return strings.Join(notes, "; "), nil
-}
