@@ -185,3 +185,31 @@ func TestAuditSinkFailureMetric(t *testing.T) {
 	var nilMetrics *Metrics
 	nilMetrics.AuditSinkFailed(audit.SinkSyslog) // a nil *Metrics records nothing
 }
+
+// TestRouteTypeOfKeyMaterial: every route that moves key material in or out
+// of the server is audited as a key event, whatever else it does.
+func TestRouteTypeOfKeyMaterial(t *testing.T) {
+	want := map[string]audit.Type{
+		"label.create": audit.TypeKey, "label.import": audit.TypeKey, "keygroup.create": audit.TypeKey,
+		"label.export-key": audit.TypeKey, "label.export-bundle": audit.TypeKey,
+		"label.import-bundle": audit.TypeKey, "migrate.import": audit.TypeKey,
+		"key.destroy": audit.TypeLifecycle, "cert.revoke": audit.TypeDevice, "label.list": audit.TypeQuery,
+	}
+	seen := 0
+	for i := range routeTable {
+		rt := &routeTable[i]
+		w, ok := want[rt.name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(rt.name, func(t *testing.T) {
+			if got := routeType(rt); got != w {
+				t.Fatalf("routeType(%s) = %v, want %v", rt.name, got, w)
+			}
+		})
+	}
+	if seen != len(want) {
+		t.Fatalf("found %d of the %d routes named", seen, len(want))
+	}
+}

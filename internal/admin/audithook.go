@@ -38,7 +38,9 @@ func routeType(rt *route) audit.Type {
 	case rt.name == "key.destroy":
 		return audit.TypeLifecycle
 	case rt.name == "label.create", rt.name == "label.import", rt.name == "keygroup.create",
-		strings.HasSuffix(rt.name, ".export-key"):
+		strings.HasSuffix(rt.name, ".export-key"),
+		// Bundles and migrations carry key material in or out.
+		rt.name == "label.export-bundle", rt.name == "label.import-bundle", rt.name == "migrate.import":
 		return audit.TypeKey
 	case strings.HasPrefix(rt.name, "device."), strings.HasPrefix(rt.name, "group."),
 		strings.HasPrefix(rt.name, "pending."), rt.name == "cert.revoke":
