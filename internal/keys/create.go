@@ -203,6 +203,13 @@ func checkRegistered(v kmip.Object) error {
 		if kb.KeyValue == nil && !metadataOnlyAllowed(kb) {
 			return fmt.Errorf("%w: key block has no key value", ErrInvalidField)
 		}
+		if _, sym := v.(*kmip.SymmetricKey); sym && kb.CryptographicAlgorithm == kmip.CryptographicAlgorithmAES {
+			// AES has three key sizes (FIPS 197); other lengths would only
+			// fail later, at the first Encrypt.
+			if b := rawMaterial(kb); b != nil && len(b) != 16 && len(b) != 24 && len(b) != 32 {
+				return fmt.Errorf("%w: an AES key is 16, 24 or 32 bytes, not %d", ErrInvalidField, len(b))
+			}
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ovh/kmip-go"
@@ -57,6 +58,25 @@ func TestFreshOnRegister(t *testing.T) {
 			}
 			if got := o.AttrAll(kmip.AttributeNameFresh); len(got) != 1 || got[0] != tc.want {
 				t.Fatalf("Fresh = %v, want one instance %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRegisterAESLength: a Raw AES key must have one of AES's three sizes.
+func TestRegisterAESLength(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newTestManager(t)
+	for _, n := range []int{5, 15, 16, 24, 31, 32, 33, 64} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			key := &kmip.SymmetricKey{KeyBlock: rawKeyBlock(make([]byte, n), kmip.CryptographicAlgorithmAES, int32(8*n))}
+			_, err := m.Register(ctx, kmip.ObjectTypeSymmetricKey, key, aesAttrs(fmt.Sprint("aes-", n)))
+			ok := n == 16 || n == 24 || n == 32
+			if ok && err != nil {
+				t.Fatalf("a %d-byte AES key refused: %v", n, err)
+			}
+			if !ok && !errors.Is(err, ErrInvalidField) {
+				t.Fatalf("a %d-byte AES key: got %v, want ErrInvalidField", n, err)
 			}
 		})
 	}
