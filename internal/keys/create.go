@@ -25,6 +25,11 @@ var symmetricLengths = map[kmip.CryptographicAlgorithm][]int32{
 // Create generates a new symmetric key described by attrs. The key
 // material comes from crypto/rand before anything is written.
 func (m *Manager) Create(ctx context.Context, typ kmip.ObjectType, attrs []kmip.Attribute) (*Object, error) {
+	return m.create(ctx, nil, "", typ, attrs)
+}
+
+// create is Create with claims written with the key (claim.go).
+func (m *Manager) create(ctx context.Context, claims []Claim, owner string, typ kmip.ObjectType, attrs []kmip.Attribute) (*Object, error) {
 	if typ != kmip.ObjectTypeSymmetricKey {
 		return nil, fmt.Errorf("%w: Create makes symmetric keys; use Create Key Pair or Register", ErrInvalidField)
 	}
@@ -58,7 +63,7 @@ func (m *Manager) Create(ctx context.Context, typ kmip.ObjectType, attrs []kmip.
 	if err != nil {
 		return nil, err
 	}
-	if err := m.insert(ctx, o); err != nil {
+	if err := m.insertClaiming(ctx, claims, owner, o); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -143,6 +148,11 @@ func (m *Manager) newObject(typ kmip.ObjectType, origin Origin, attrs []kmip.Att
 
 // Register stores an object supplied by a client.
 func (m *Manager) Register(ctx context.Context, typ kmip.ObjectType, value kmip.Object, attrs []kmip.Attribute) (*Object, error) {
+	return m.register(ctx, nil, "", typ, value, attrs)
+}
+
+// register is Register with claims written with the object (claim.go).
+func (m *Manager) register(ctx context.Context, claims []Claim, owner string, typ kmip.ObjectType, value kmip.Object, attrs []kmip.Attribute) (*Object, error) {
 	if value == nil || value.ObjectType() != typ {
 		return nil, fmt.Errorf("%w: the object does not match the Object Type", ErrInvalidField)
 	}
@@ -174,7 +184,7 @@ func (m *Manager) Register(ctx context.Context, typ kmip.ObjectType, value kmip.
 		o.setAttr(kmip.AttributeNameCertificateLength, int32(len(c.CertificateValue)))
 		setCertificateAttrs(o, c)
 	}
-	if err := m.insert(ctx, o); err != nil {
+	if err := m.insertClaiming(ctx, claims, owner, o); err != nil {
 		return nil, err
 	}
 	return o, nil

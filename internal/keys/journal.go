@@ -37,8 +37,17 @@ type Journal struct {
 	// index are the index entries the writes put or removed, in order,
 	// each with whether it existed before.
 	index []indexEntry
+	// claims are the name claims the writes took, in order (claim.go).
+	claims []claimChange
 	// broken is the first write that could not be recorded; Undo refuses.
 	broken error
+}
+
+// claimChange is one name claim written: the record it replaced (nil when
+// the name was unclaimed, as the write's precondition pinned it) and the
+// record it left.
+type claimChange struct {
+	key, before, after []byte
 }
 
 // change is one object record written.
@@ -153,8 +162,29 @@ func (j *Journal) record(m *Manager, cmd store.Command, existing map[string]bool
 	}
 	type prior struct{ sealed []byte }
 	priors := map[string]prior{}
+	claimPriors := map[string][]byte{}
 	for _, op := range cmd.Ops {
 		switch op.Bucket {
+		case bucketClaims:
+			// Every claim write comes with its precondition (claim.go).
+			switch op.Kind {
+			case store.OpRequireAbsent:
+				claimPriors[string(op.Key)] = nil
+			case store.OpRequireEqual:
+				claimPriors[string(op.Key)] = bytes.Clone(op.Value)
+			case store.OpPut:
+				before, ok := claimPriors[string(op.Key)]
+				if !ok {
+					j.broken = fmt.Errorf("%w: a name claim written without a precondition", ErrNotUndoable)
+					return
+				}
+				j.claims = append(j.claims, claimChange{key: bytes.Clone(op.Key), before: before, after: bytes.Clone(op.Value)})
+				claimPriors[string(op.Key)] = bytes.Clone(op.Value)
+			default:
+				j.broken = fmt.Errorf("%w: a name claim removed", ErrNotUndoable)
+				return
+			}
+			continue
 		case bucketIndex:
 			if op.Kind == store.OpPut || op.Kind == store.OpDelete {
 				j.index = append(j.index, indexEntry{key: bytes.Clone(op.Key), existed: existing[string(op.Key)]})
@@ -223,15 +253,17 @@ func (c *change) open(m *Manager) error {
 func (m *Manager) Undo(ctx context.Context, journals ...*Journal) error {
 	var all []change
 	var index []indexEntry
+	var claims []claimChange
 	for _, j := range journals {
 		j.mu.Lock()
-		broken, changes, ops := j.broken, slices.Clone(j.changes), slices.Clone(j.index)
+		broken, changes, ops, cl := j.broken, slices.Clone(j.changes), slices.Clone(j.index), slices.Clone(j.claims)
 		j.mu.Unlock()
 		if broken != nil {
 			return broken
 		}
 		all = append(all, changes...)
 		index = append(index, ops...)
+		claims = append(claims, cl...)
 	}
 	// first and last write of each object, in order of first write.
 	type span struct{ first, last change }
@@ -264,6 +296,17 @@ func (m *Manager) Undo(ctx context.Context, journals ...*Journal) error {
 			cmd.Put(bucketIndex, index[i].key, []byte{})
 		} else {
 			cmd.Delete(bucketIndex, index[i].key)
+		}
+	}
+	// Name claims go back, newest first, each only if it still holds what
+	// the write left: a name taken over meanwhile is not taken back.
+	for i := len(claims) - 1; i >= 0; i-- {
+		c := claims[i]
+		cmd.RequireEqual(bucketClaims, c.key, c.after)
+		if c.before == nil {
+			cmd.Delete(bucketClaims, c.key)
+		} else {
+			cmd.Put(bucketClaims, c.key, c.before)
 		}
 	}
 	if len(cmd.Ops) == 0 {
