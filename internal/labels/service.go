@@ -252,10 +252,12 @@ func (s *Service) store(ctx context.Context, name, hashName string, cert *x509.C
 		return nil, fmt.Errorf("labels: store %q: %s: %w", name, step, err)
 	}
 
-	certObj, err := s.keys.Register(ctx, kmip.ObjectTypeCertificate,
-		&kmip.Certificate{CertificateType: kmip.CertificateTypeX_509, CertificateValue: cert.Raw},
+	certObj, err := s.registerClaiming(ctx, name, cert,
 		append([]kmip.Attribute{nameAttr,
 			customAttr(attrOAEPHash, hashName), customAttr(attrKeyHash, keyHash)}, extra...))
+	if errors.Is(err, ErrExists) {
+		return nil, err
+	}
 	if err != nil {
 		return fail("register certificate", err)
 	}
