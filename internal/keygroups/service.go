@@ -116,27 +116,18 @@ func (s *Service) Create(ctx context.Context, name, aliasSet string) (KeyGroup, 
 		return KeyGroup{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	ctx = scope(ctx)
-	if ids, err := s.groupIDs(ctx, name); err != nil {
-		return KeyGroup{}, err
-	} else if len(ids) > 0 {
-		return KeyGroup{}, fmt.Errorf("%w: key group %q", ErrExists, name)
-	}
-	for _, a := range aliases {
-		if _, err := s.find(ctx, a); err == nil || errors.Is(err, ErrUnavailable) {
-			return KeyGroup{}, fmt.Errorf("%w: alias %q", ErrExists, a)
-		} else if !errors.Is(err, ErrNotFound) {
-			return KeyGroup{}, err
-		}
-	}
 	g := KeyGroup{Name: name}
-	for _, a := range aliases {
-		o, err := s.keys.Create(ctx, kmip.ObjectTypeSymmetricKey, []kmip.Attribute{
-			{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithmAES},
-			{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(keySize * 8)},
-			{AttributeName: kmip.AttributeNameCryptographicUsageMask, AttributeValue: kmip.CryptographicUsageEncrypt | kmip.CryptographicUsageDecrypt},
-			{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: a, NameType: kmip.NameTypeUninterpretedTextString}},
-			textAttr(AttrKeyGroup, name),
-		})
+	for i, a := range aliases {
+		var o *keys.Object
+		if i == 0 {
+			// The first key takes the group's name and all its aliases
+			// (claim.go), after the checks; nothing is left when it fails.
+			if o, err = s.createFirst(ctx, name, aliases); err != nil {
+				return KeyGroup{}, err
+			}
+		} else {
+			o, err = s.keys.Create(ctx, kmip.ObjectTypeSymmetricKey, keyAttrs(name, a))
+		}
 		if err != nil {
 			s.log.Error("key group creation failed; keys left behind", "group", name, "created", len(g.Keys))
 			return KeyGroup{}, fmt.Errorf("keygroups: create %q: key %q: %w", name, a, err)
@@ -149,6 +140,17 @@ func (s *Service) Create(ctx context.Context, name, aliasSet string) (KeyGroup, 
 	}
 	s.log.Info("key group created", "group", name, "keys", len(g.Keys))
 	return g, nil
+}
+
+// keyAttrs are the attributes of the key group key of alias in group.
+func keyAttrs(group, alias string) []kmip.Attribute {
+	return []kmip.Attribute{
+		{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithmAES},
+		{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(keySize * 8)},
+		{AttributeName: kmip.AttributeNameCryptographicUsageMask, AttributeValue: kmip.CryptographicUsageEncrypt | kmip.CryptographicUsageDecrypt},
+		{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: alias, NameType: kmip.NameTypeUninterpretedTextString}},
+		textAttr(AttrKeyGroup, group),
+	}
 }
 
 // groupIDs returns the ids of the group's keys in creation (alias) order.
