@@ -239,14 +239,15 @@ func (c *change) open(m *Manager) error {
 
 // Undo restores every object the journals recorded a write of to its
 // record before the first of those writes, removes the objects they
-// created, and reverses the index entries they put or removed, in one
+// created, reverses the index entries they put or removed and puts back
+// the name claims they took (claim.go) as they were, in one
 // store command: all of it is undone or nothing is. Journals are given in
 // the order their work was done. Each restored record is sealed again,
 // under the barrier's active generation, like any other write.
 //
 // The command requires each object to hold exactly the record the last
-// journaled write left, so a change made meanwhile by another writer is
-// never overwritten: Undo then returns ErrUndoConflict (as it does when
+// journaled write left (and each claim the record the write left), so a
+// change made meanwhile by another writer is never overwritten: Undo then returns ErrUndoConflict (as it does when
 // another writer changed an object between two journaled writes) and
 // nothing is restored. A journal that missed a write makes Undo return
 // ErrNotUndoable, also without restoring anything.
@@ -305,9 +306,17 @@ func (m *Manager) Undo(ctx context.Context, journals ...*Journal) error {
 		cmd.RequireEqual(bucketClaims, c.key, c.after)
 		if c.before == nil {
 			cmd.Delete(bucketClaims, c.key)
-		} else {
-			cmd.Put(bucketClaims, c.key, c.before)
+			continue
 		}
+		owner, err := m.seal.Open(bucketClaims, c.key, c.before)
+		if err != nil {
+			return fmt.Errorf("%w: a name claim: %w", ErrNotUndoable, err)
+		}
+		sealed, err := m.seal.Seal(bucketClaims, c.key, owner)
+		if err != nil {
+			return fmt.Errorf("keys: undo: seal a name claim: %w", err)
+		}
+		cmd.Put(bucketClaims, c.key, sealed)
 	}
 	if len(cmd.Ops) == 0 {
 		return nil

@@ -34,12 +34,12 @@ func (f *faultyStore) Apply(ctx context.Context, cmd store.Command) error {
 	return f.Store.Apply(ctx, cmd)
 }
 
-// records copies the object records and index entries of st.
+// records copies the object records, index entries and name claims of st.
 func records(t *testing.T, st store.Store) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := st.View(func(r store.Reader) error {
-		for _, b := range []string{"objects", "index"} {
+		for _, b := range []string{"objects", "index", "claims"} {
 			err := r.Scan(b, nil, nil, func(k, v []byte) (bool, error) {
 				out[b+"/"+string(k)] = string(v)
 				return true, nil
