@@ -97,10 +97,20 @@ func (s *Server) applyGroupDefaults(ctx context.Context, d GroupDefaults) ([]str
 		switch {
 		case errors.Is(err, keygroups.ErrNotFound):
 			kg, err = s.kgroups.Create(ctx, name, d.KeySet)
-			if err != nil {
+			switch {
+			case errors.Is(err, keygroups.ErrExists):
+				// Another node of the cluster, starting with the same
+				// configuration, created it first: the name's claim lets
+				// exactly one creation win, and this node uses that group.
+				if _, err := s.kgroups.Get(ctx, name); err != nil {
+					return nil, fmt.Errorf("server: key group %q: %w", name, err)
+				}
+				applied = append(applied, fmt.Sprintf("key group %q created by another node", name))
+			case err != nil:
 				return nil, fmt.Errorf("server: create key group %q from the configuration: %w", name, err)
+			default:
+				applied = append(applied, fmt.Sprintf("key group %q created with %d keys (%s)", name, len(kg.Keys), d.KeySet))
 			}
-			applied = append(applied, fmt.Sprintf("key group %q created with %d keys (%s)", name, len(kg.Keys), d.KeySet))
 		case err != nil:
 			return nil, fmt.Errorf("server: key group %q: %w", name, err)
 		default:
