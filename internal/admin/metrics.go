@@ -60,6 +60,7 @@ type Metrics struct {
 	conns    *prometheus.GaugeVec
 	auditRef *prometheus.CounterVec
 	auditErr *prometheus.CounterVec
+	probed   *prometheus.CounterVec
 }
 
 // NewMetrics returns the metrics of one server.
@@ -90,9 +91,13 @@ func NewMetrics(opts MetricsOptions) (*Metrics, error) {
 			Name: "keywarden_audit_sink_failures_total",
 			Help: "Audit trail failures, by sink: file (a record not written), anchor (the chain head not anchored), syslog (a record not sent).",
 		}, []string{"sink"}),
+		probed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keywarden_connections_probed_total",
+			Help: "Connections closed by the client before it sent a byte (TCP health probes), by listener; they are not audited.",
+		}, []string{"listener"}),
 	}
 	cs := []prometheus.Collector{
-		m.requests, m.duration, m.conns, m.auditRef, m.auditErr,
+		m.requests, m.duration, m.conns, m.auditRef, m.auditErr, m.probed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&certExpiryCollector{certs: opts.Certs, now: opts.Now},
@@ -157,6 +162,14 @@ func (m *Metrics) ConnOpened(listener string) {
 func (m *Metrics) ConnClosed(listener string) {
 	if m != nil {
 		m.conns.WithLabelValues(listener).Dec()
+	}
+}
+
+// ConnProbed counts a connection on listener that its client closed
+// before sending a byte: a TCP health probe, which is not audited.
+func (m *Metrics) ConnProbed(listener string) {
+	if m != nil {
+		m.probed.WithLabelValues(listener).Inc()
 	}
 }
 

@@ -47,6 +47,7 @@ func TestMetrics(t *testing.T) {
 	mustStatus(t, call(t, env, auditor, "POST", "/v1/groups", map[string]any{"name": "X", "family": "3592"}), 403, "auditor creates")
 	mustStatus(t, call(t, env, env.AdminTLS, "GET", "/v1/devices/nosuch", nil), 404, "unknown device")
 	env.Server.Metrics().ObserveRequest("kmip", "Get", "ok", 3e6) // as the KMIP front end reports
+	env.Server.Metrics().ConnProbed("device")                     // as the device listener reports a TCP health probe
 
 	m := scrape(t, env)
 	tests := []struct {
@@ -62,6 +63,7 @@ func TestMetrics(t *testing.T) {
 		{`keywarden_request_duration_seconds_bucket{operation="Get",protocol="kmip",le="0.005"}`, eq(1), "1 (3ms falls under 5ms)"},
 		{`keywarden_connections{listener="admin"}`, gt(0), "> 0 (the scrape's own connection)"},
 		{`keywarden_connections{listener="kmip"}`, eq(0), "0"},
+		{`keywarden_connections_probed_total{listener="device"}`, eq(1), "1"},
 		{`keywarden_store_size_bytes`, gt(0), "> 0"},
 		{`keywarden_cert_expiry_seconds{cert="ca"}`, gt(365 * 24 * 3600), "> a year"},
 		{`keywarden_cert_expiry_seconds{cert="server"}`, gt(30 * 24 * 3600), "> 30 days"},

@@ -22,6 +22,7 @@ import (
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/labels"
+	"github.com/keywarden/keywarden/internal/netprobe"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage"
@@ -84,6 +85,11 @@ type Options struct {
 	// AuditFailed, if set, is called for each request refused because its
 	// event could not be recorded (a metrics counter).
 	AuditFailed func()
+	// Probed, if set, is called for each connection closed by its peer
+	// before it sent a byte (a TCP health probe, see package netprobe):
+	// it is counted and logged at debug, not audited. It is told apart
+	// only when Serve's TLS listener is made over netprobe.Listener.
+	Probed func()
 }
 
 // Server serves the device protocol.
@@ -125,9 +131,10 @@ func orDuration(d, def time.Duration) time.Duration {
 }
 
 // Serve accepts connections on ln (a TLS listener requiring client
-// certificates) until ctx ends, then waits up to grace for open
-// connections to finish their exchange and closes the rest. It also prunes
-// expired replay entries while it runs.
+// certificates, made over netprobe.Listener to tell probes apart) until
+// ctx ends, then waits up to grace for open connections to finish their
+// exchange and closes the rest. It also prunes expired replay entries
+// while it runs.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
@@ -223,6 +230,13 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	start := time.Now()
 	_ = tc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
+		if netprobe.IsProbe(tc) {
+			s.log.Debug("device: connection closed before the TLS handshake began (probe)", "remote", remote)
+			if s.opts.Probed != nil {
+				s.opts.Probed()
+			}
+			return
+		}
 		s.log.Warn("device: TLS handshake refused", "remote", remote, "err", err)
 		s.auditHandshake(ctx, tc, remote, start)
 		return

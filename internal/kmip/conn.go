@@ -19,6 +19,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/kmip/wire"
+	"github.com/keywarden/keywarden/internal/netprobe"
 )
 
 // Defaults of ConnConfig, used for its zero fields.
@@ -70,6 +71,12 @@ type ConnConfig struct {
 	Audit audit.Recorder
 	// Node names this server in audit events.
 	Node string
+	// Probed, if set, is called for each connection closed by its peer
+	// before it sent a byte (a TCP health probe, see package netprobe):
+	// such a connection is counted and logged at debug, not audited. It
+	// is told apart only when the TLS listener is made over
+	// netprobe.Listener; otherwise it is audited as a refused handshake.
+	Probed func()
 }
 
 func (c ConnConfig) withDefaults() ConnConfig {
@@ -104,8 +111,11 @@ type ServerStats struct {
 	// RejectedOverLimit counts connections closed because MaxConns were open.
 	RejectedOverLimit uint64
 	// HandshakeFailures counts failed TLS handshakes, missing or
-	// unverified client certificates included.
+	// unverified client certificates included; probes are not counted.
 	HandshakeFailures uint64
+	// Probes counts connections closed by their peer before sending a
+	// byte (see ConnConfig.Probed).
+	Probes uint64
 	// Requests counts request messages handed to the handler.
 	Requests uint64
 	// FramingErrors counts messages refused by the framing or validation
@@ -127,6 +137,7 @@ type Server struct {
 	nextID                                                            atomic.Uint64
 	active                                                            atomic.Int64
 	accepted, rejected, handshakeFails, requests, framingErrs, panics atomic.Uint64
+	probes                                                            atomic.Uint64
 	lastRejectLog                                                     atomic.Int64
 }
 
@@ -148,6 +159,7 @@ func (s *Server) Stats() ServerStats {
 		Accepted:          s.accepted.Load(),
 		RejectedOverLimit: s.rejected.Load(),
 		HandshakeFailures: s.handshakeFails.Load(),
+		Probes:            s.probes.Load(),
 		Requests:          s.requests.Load(),
 		FramingErrors:     s.framingErrs.Load(),
 		Panics:            s.panics.Load(),
@@ -158,6 +170,8 @@ func (s *Server) Stats() ServerStats {
 // must be a TLS listener (tls.NewListener) whose tls.Config requires and
 // verifies client certificates; a connection without a verified client
 // certificate is refused after the handshake all the same.
+// tls.NewListener(netprobe.Listener(tcp), conf) tells TCP health probes
+// from refused handshakes (ConnConfig.Probed).
 //
 // Accept errors other than a closed listener are retried with a backoff.
 // When ctx is done, Serve closes ln and the idle connections, lets running
@@ -264,6 +278,10 @@ func (s *Server) serveConn(ctx, reqCtx context.Context, g *connGroup, sc *server
 	hsStart := time.Now()
 	peer, err := s.handshake(ctx, tc, id)
 	if err != nil {
+		if netprobe.IsProbe(tc) {
+			s.probed(log)
+			return
+		}
 		s.handshakeFails.Add(1)
 		log.Info("kmip: handshake failed", "err", err)
 		s.auditConn(reqCtx, tc, Peer{RemoteAddr: remote, ConnID: id}, auditOpHandshake, hsStart)
@@ -323,6 +341,16 @@ func (s *Server) handshake(ctx context.Context, tc *tls.Conn, id uint64) (Peer, 
 		return Peer{}, errors.New("kmip: handshake: no verified client certificate (the tls.Config must use RequireAndVerifyClientCert)")
 	}
 	return Peer{RemoteAddr: tc.RemoteAddr().String(), Certificate: st.PeerCertificates[0], ConnID: id}, nil
+}
+
+// probed counts a connection its peer closed before sending a byte: a
+// TCP health probe, not an authentication attempt.
+func (s *Server) probed(log *slog.Logger) {
+	s.probes.Add(1)
+	log.Debug("kmip: connection closed before the TLS handshake began (probe)")
+	if s.cfg.Probed != nil {
+		s.cfg.Probed()
+	}
 }
 
 // handle calls the handler inside a recover. keep is false when the

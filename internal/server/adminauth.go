@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/netprobe"
 	"github.com/keywarden/keywarden/internal/pki"
 )
 
 // Limits of the admin listener's own TLS handshakes.
 const (
 	// adminHandshakeTimeout bounds one handshake, as http.Server would
-	// (the shortest of its read and write timeouts).
+	// (the shortest of its read and write timeouts), unless
+	// Config.HandshakeTimeout sets another.
 	adminHandshakeTimeout = adminReadHeaderTimeout
 	// adminMaxHandshakes bounds the handshakes in progress at once; the
 	// accept loop waits (the kernel's backlog holds new connections)
@@ -38,13 +40,17 @@ const (
 // the connections whose handshake succeeded. A refused handshake — no
 // client certificate, one from another CA, a revoked one — is logged and
 // recorded as one audit event (TypeAuth, ProtoAdmin, Denied), as the KMIP
-// and device listeners record theirs; http.Server never sees it.
+// and device listeners record theirs; http.Server never sees it. A
+// connection its client closed before sending a byte (a TCP health probe)
+// is no refusal: it is logged at debug and passed to probed only.
 type handshakeListener struct {
-	raw  net.Listener
-	conf *tls.Config
-	log  *slog.Logger
-	rec  audit.Recorder
-	node string
+	raw     net.Listener
+	conf    *tls.Config
+	log     *slog.Logger
+	rec     audit.Recorder
+	node    string
+	timeout time.Duration // of one handshake
+	probed  func()        // may be nil
 
 	ctx    context.Context // cancelled by Close: ends handshakes in progress
 	cancel context.CancelFunc
@@ -57,11 +63,16 @@ type handshakeListener struct {
 
 // newHandshakeListener starts accepting on raw; rec may be nil (nothing
 // recorded). conf must be the http.Server's TLS configuration, so that
-// HTTP/2 is negotiated as ServeTLS would.
-func newHandshakeListener(raw net.Listener, conf *tls.Config, rec audit.Recorder, node string, logger *slog.Logger) *handshakeListener {
+// HTTP/2 is negotiated as ServeTLS would. timeout bounds each handshake
+// (adminHandshakeTimeout when zero); probed, if not nil, counts the TCP
+// health probes.
+func newHandshakeListener(raw net.Listener, conf *tls.Config, rec audit.Recorder, node string, logger *slog.Logger, timeout time.Duration, probed func()) *handshakeListener {
 	ctx, cancel := context.WithCancel(context.Background())
+	if timeout <= 0 {
+		timeout = adminHandshakeTimeout
+	}
 	l := &handshakeListener{
-		raw: raw, conf: conf, log: logger, rec: rec, node: node,
+		raw: raw, conf: conf, log: logger, rec: rec, node: node, timeout: timeout, probed: probed,
 		ctx: ctx, cancel: cancel,
 		conns: make(chan net.Conn), errc: make(chan error, 1), sem: make(chan struct{}, adminMaxHandshakes),
 	}
@@ -120,14 +131,21 @@ func temporary(err error) bool {
 func (l *handshakeListener) handshake(c net.Conn) {
 	start := time.Now()
 	remote := c.RemoteAddr().String()
-	tc := tls.Server(c, l.conf)
-	ctx, cancel := context.WithTimeout(l.ctx, adminHandshakeTimeout)
+	tc := tls.Server(netprobe.Wrap(c), l.conf)
+	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
 		_ = tc.Close()
 		if l.ctx.Err() != nil {
 			return // the listener closed (shutdown): no client was refused
+		}
+		if netprobe.IsProbe(tc) {
+			l.log.Debug("admin: connection closed before the TLS handshake began (probe)", "remote", remote)
+			if l.probed != nil {
+				l.probed()
+			}
+			return
 		}
 		l.log.Warn("admin: TLS handshake refused", "remote", remote, "err", err)
 		l.auditRefused(tc, remote, start)

@@ -21,7 +21,7 @@ func startHandshakeListener(t *testing.T) (*handshakeListener, *audit.Memory) {
 		t.Fatal(err)
 	}
 	rec := &audit.Memory{}
-	l := newHandshakeListener(raw, &tls.Config{MinVersion: tls.VersionTLS12}, rec, "node-t", slog.New(slog.DiscardHandler))
+	l := newHandshakeListener(raw, &tls.Config{MinVersion: tls.VersionTLS12}, rec, "node-t", slog.New(slog.DiscardHandler), 0, nil)
 	t.Cleanup(func() { _ = l.Close() })
 	return l, rec
 }

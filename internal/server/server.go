@@ -33,6 +33,7 @@ import (
 	"github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/kmiphttp"
 	"github.com/keywarden/keywarden/internal/labels"
+	"github.com/keywarden/keywarden/internal/netprobe"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/usage"
 )
@@ -114,6 +115,9 @@ type Config struct {
 	// MaxConns and MaxMessageSize bound the KMIP listener (see
 	// kmip.ConnConfig); zero means its defaults.
 	MaxConns, MaxMessageSize int
+	// HandshakeTimeout bounds the TLS handshake on the KMIP, device and
+	// admin listeners; zero means their defaults (10 s).
+	HandshakeTimeout time.Duration
 	// Defaults, when not empty, are written to the device group "default"
 	// at start (and on Reload): see GroupDefaults.
 	Defaults GroupDefaults
@@ -293,7 +297,9 @@ func New(cfg Config) (*Server, error) {
 		Registry: reg, Labels: s.labels, KeyGroups: s.kgroups, Usage: s.usage, Store: st, Sealer: b,
 		Logger: logger.With("listener", "device"),
 		Audit:  cfg.Audit, Node: cfg.Node,
-		AuditFailed: func() { s.metrics.AuditFailed(string(audit.ProtoDevice)) },
+		AuditFailed:      func() { s.metrics.AuditFailed(string(audit.ProtoDevice)) },
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		Probed:           func() { s.metrics.ConnProbed("device") },
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: %w", err), s.closeStore())
@@ -444,18 +450,21 @@ func (s *Server) Start(ctx context.Context) error {
 	s.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)
 	grace := s.cfg.ShutdownGrace
-	deviceTLS := tls.NewListener(deviceLn, s.tls)
+	deviceTLS := tls.NewListener(netprobe.Listener(deviceLn), s.tls)
 	adminLog := s.log.With("listener", "admin")
 	adminSrv := newAdminServer(s.tls, s.admin, adminLog)
-	adminTLS := newHandshakeListener(adminLn, adminSrv.TLSConfig, s.cfg.Audit, s.cfg.Node, adminLog)
+	adminTLS := newHandshakeListener(adminLn, adminSrv.TLSConfig, s.cfg.Audit, s.cfg.Node, adminLog,
+		s.cfg.HandshakeTimeout, func() { s.metrics.ConnProbed("admin") })
 	g.Go(func() error {
-		err := kmip.Serve(gctx, tls.NewListener(kmipLn, s.tls), s.router, kmip.ConnConfig{
-			Logger:         s.log.With("listener", "kmip"),
-			DrainTimeout:   grace,
-			Audit:          s.cfg.Audit,
-			Node:           s.cfg.Node,
-			MaxConns:       s.cfg.MaxConns,
-			MaxMessageSize: s.cfg.MaxMessageSize,
+		err := kmip.Serve(gctx, tls.NewListener(netprobe.Listener(kmipLn), s.tls), s.router, kmip.ConnConfig{
+			Logger:           s.log.With("listener", "kmip"),
+			DrainTimeout:     grace,
+			Audit:            s.cfg.Audit,
+			Node:             s.cfg.Node,
+			MaxConns:         s.cfg.MaxConns,
+			MaxMessageSize:   s.cfg.MaxMessageSize,
+			HandshakeTimeout: s.cfg.HandshakeTimeout,
+			Probed:           func() { s.metrics.ConnProbed("kmip") },
 		})
 		switch {
 		case errors.Is(err, kmip.ErrDrainTimeout):
