@@ -3,11 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +13,7 @@ import (
 	"github.com/keywarden/keywarden/client"
 	"github.com/keywarden/keywarden/internal/backup"
 	"github.com/keywarden/keywarden/internal/bundle"
+	"github.com/keywarden/keywarden/internal/bundle/bundletest"
 )
 
 // TestLabelImportFailureCommand imports a bundle whose second label's key
@@ -35,22 +32,8 @@ func TestLabelImportFailureCommand(t *testing.T) {
 		}
 		ks = append(ks, k)
 	}
-	lbl := func(name string, certKey, key *rsa.PrivateKey) bundle.Label {
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyEncipherment}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &certKey.PublicKey, certKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bundle.Label{Name: name, CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-			KeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))}
-	}
 	c := &bundle.Contents{Format: bundle.ContentsFormat, Created: time.Now(), KeyGroups: []bundle.KeyGroup{},
-		Labels: []bundle.Label{lbl("FIRST", ks[0], ks[0]), lbl("BROKEN", ks[1], ks[2])}}
+		Labels: []bundle.Label{bundletest.Label(t, "FIRST", ks[0], ks[0]), bundletest.Label(t, "BROKEN", ks[1], ks[2])}}
 	pass := filepath.Join(tmp, "pass")
 	if err := os.WriteFile(pass, []byte("bundle passphrase\n"), 0o600); err != nil {
 		t.Fatal(err)

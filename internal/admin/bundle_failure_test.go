@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,26 +15,9 @@ import (
 	"github.com/keywarden/keywarden/internal/audit"
 	"github.com/keywarden/keywarden/internal/backup"
 	"github.com/keywarden/keywarden/internal/bundle"
+	"github.com/keywarden/keywarden/internal/bundle/bundletest"
 	"github.com/keywarden/keywarden/internal/testenv"
 )
-
-// bundleLabel makes a bundle label whose certificate holds certKey's
-// public key and whose private key is key.
-func bundleLabel(t *testing.T, name string, certKey, key *rsa.PrivateKey) bundle.Label {
-	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyEncipherment}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &certKey.PublicKey, certKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bundle.Label{Name: name, CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		KeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))}
-}
 
 // TestImportBundleFailureProblem imports a bundle whose second label's
 // private key does not match its certificate: the write of that label
@@ -57,7 +36,7 @@ func TestImportBundleFailureProblem(t *testing.T) {
 		ks = append(ks, k)
 	}
 	c := &bundle.Contents{Format: bundle.ContentsFormat, Created: time.Now(), KeyGroups: []bundle.KeyGroup{},
-		Labels: []bundle.Label{bundleLabel(t, "FIRST", ks[0], ks[0]), bundleLabel(t, "BROKEN", ks[1], ks[2])}}
+		Labels: []bundle.Label{bundletest.Label(t, "FIRST", ks[0], ks[0]), bundletest.Label(t, "BROKEN", ks[1], ks[2])}}
 	pass := []byte("bundle passphrase")
 	data, err := bundle.SealPassphrase(c, pass, backup.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1})
 	if err != nil {
