@@ -265,18 +265,25 @@ func parseCert(data []byte) (*x509.Certificate, error) {
 // planGroup decides what to do with one key group.
 func planGroup(ctx context.Context, s Services, g KeyGroup, policy Policy) (Outcome, error) {
 	out := Outcome{Kind: "keygroup", Name: g.Name}
-	if len(g.Keys) == 0 {
+	switch {
+	case strings.TrimSpace(g.Name) == "":
+		return out, fmt.Errorf("%w: a key group without a name", ErrDamaged)
+	case len(g.Keys) == 0:
 		return out, fmt.Errorf("%w: key group %q has no keys", ErrDamaged, g.Name)
 	}
 	// What a key group write would refuse is refused here, before any
 	// write: a key group is not undone once written.
+	seen := map[string]bool{}
 	for _, k := range g.Keys {
 		switch {
 		case strings.TrimSpace(k.Alias) == "":
 			return out, fmt.Errorf("%w: key group %q has a key without an alias", ErrDamaged, g.Name)
+		case seen[strings.ToLower(k.Alias)]:
+			return out, fmt.Errorf("%w: key group %q: alias %q given twice", ErrDamaged, g.Name, k.Alias)
 		case len(k.Material) != 0 && len(k.Material) != 16 && len(k.Material) != 24 && len(k.Material) != 32:
 			return out, fmt.Errorf("%w: key group %q: key %q has %d bytes of material, not an AES key", ErrDamaged, g.Name, k.Alias, len(k.Material))
 		}
+		seen[strings.ToLower(k.Alias)] = true
 	}
 	conflict := ""
 	existing, err := s.KeyGroups.Get(ctx, g.Name)

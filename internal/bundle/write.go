@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/ovh/kmip-go"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/keywarden/keywarden/internal/importer"
 	"github.com/keywarden/keywarden/internal/keygroups"
-	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/labels"
 )
 
@@ -141,7 +139,7 @@ func (w serviceWriter) label(ctx context.Context, as string, l Label) (labels.Re
 }
 
 func (w serviceWriter) keyGroup(ctx context.Context, g KeyGroup) (string, []string, error) {
-	return importGroup(ctx, w.s.Keys, g)
+	return importGroup(ctx, w.s.KeyGroups, g)
 }
 
 // written is one write of an import and what became of it.
@@ -236,44 +234,27 @@ func write(ctx context.Context, s Services, w writer, todoLabels []plannedLabel,
 	return e
 }
 
-// importGroup registers a key group's keys, with their aliases and group,
-// and activates those that were active. Keys without material (destroyed
-// on the source) are left out; the note says so. written names the keys
-// registered, also on failure.
-func importGroup(ctx context.Context, m *keys.Manager, g KeyGroup) (note string, written []string, err error) {
-	ctx = scope(ctx)
+// importGroup imports a key group's keys, with their aliases and group,
+// through the key group service, which takes the group's name and aliases
+// as creating it does (a name or an alias taken meanwhile is
+// keygroups.ErrExists), and activates those that were active. Keys
+// without material (destroyed on the source) are left out; the note says
+// so. written names the keys registered, also on failure.
+func importGroup(ctx context.Context, gs *keygroups.Service, g KeyGroup) (note string, written []string, err error) {
 	var missing, inactive []string
-	for _, k := range g.Keys {
-		if len(k.Material) == 0 {
+	ks := make([]keygroups.ImportKey, len(g.Keys))
+	for i, k := range g.Keys {
+		active := k.State == ttlv.EnumStr(kmip.StateActive)
+		ks[i] = keygroups.ImportKey{Alias: k.Alias, Material: k.Material, Active: active}
+		switch {
+		case len(k.Material) == 0:
 			missing = append(missing, k.Alias)
-			continue
-		}
-		material := slices.Clone(k.Material)
-		value := &kmip.SymmetricKey{KeyBlock: kmip.KeyBlock{
-			KeyFormatType:          kmip.KeyFormatTypeRaw,
-			KeyValue:               &kmip.KeyValue{Plain: &kmip.PlainKeyValue{KeyMaterial: kmip.KeyMaterial{Bytes: &material}}},
-			CryptographicAlgorithm: kmip.CryptographicAlgorithmAES,
-			CryptographicLength:    int32(len(material) * 8),
-		}}
-		o, err := m.Register(ctx, kmip.ObjectTypeSymmetricKey, value, []kmip.Attribute{
-			{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithmAES},
-			{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(len(material) * 8)},
-			{AttributeName: kmip.AttributeNameCryptographicUsageMask, AttributeValue: kmip.CryptographicUsageEncrypt | kmip.CryptographicUsageDecrypt},
-			{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: k.Alias, NameType: kmip.NameTypeUninterpretedTextString}},
-			{AttributeName: keygroups.AttrKeyGroup, AttributeValue: ttlv.Value{Tag: kmip.TagAttributeValue, Value: g.Name}},
-		})
-		clear(material)
-		if err != nil {
-			return "", written, fmt.Errorf("key %q: %w", k.Alias, err)
-		}
-		written = append(written, k.Alias)
-		if k.State != ttlv.EnumStr(kmip.StateActive) {
+		case !active:
 			inactive = append(inactive, k.Alias)
-			continue
 		}
-		if err := m.Activate(ctx, o.ID); err != nil {
-			return "", written, fmt.Errorf("activate %q: %w", k.Alias, err)
-		}
+	}
+	if written, err = gs.Import(ctx, g.Name, ks); err != nil {
+		return "", written, err
 	}
 	var notes []string
 	if len(missing) > 0 {

@@ -1,6 +1,7 @@
 package keygroups
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,47 +13,89 @@ import (
 	kmip "github.com/ovh/kmip-go"
 )
 
-// TestConcurrentCreate runs two key group creations that claim one name or
-// one alias at once, many times: exactly one must win, the other must get
-// ErrExists, and every alias must belong to one key group.
-func TestConcurrentCreate(t *testing.T) {
+// importSet imports key group name with a fresh 32-byte key per alias of
+// set (ParseAliasSet syntax), as a label bundle would; an alias in
+// noMaterial gets no material.
+func importSet(ctx context.Context, s *Service, name, set string, noMaterial ...string) error {
+	aliases, err := ParseAliasSet(set)
+	if err != nil {
+		return err
+	}
+	ks := make([]ImportKey, len(aliases))
+	for i, a := range aliases {
+		ks[i] = ImportKey{Alias: a, Active: true}
+		if !slices.Contains(noMaterial, a) {
+			ks[i].Material = bytes.Repeat([]byte{byte(i + 1)}, 32)
+		}
+	}
+	_, err = s.Import(ctx, name, ks)
+	return err
+}
+
+// TestCreateImportRace runs two key group creations, a creation and an
+// import, or two imports, that claim one name or one alias at once, many
+// times: exactly one must win, the other must get the ErrExists a
+// sequential duplicate gets, and every alias must belong to one key group.
+func TestCreateImportRace(t *testing.T) {
+	create := func(ctx context.Context, s *Service, name, set string) error {
+		_, err := s.Create(ctx, name, set)
+		return err
+	}
+	imp := func(ctx context.Context, s *Service, name, set string) error {
+		return importSet(ctx, s, name, set)
+	}
+	// impHole imports without material for the alias it shares (c..03).
+	impHole := func(ctx context.Context, s *Service, name, set string) error {
+		return importSet(ctx, s, name, set, strings.Split(set, ",")[1])
+	}
+	type writer func(ctx context.Context, s *Service, name, set string) error
+	groupTaken := func(r int) []string {
+		return []string{fmt.Sprintf("%v: key group %q", ErrExists, fmt.Sprintf("g%d", r))}
+	}
+	aliasTaken := func(r int) []string {
+		return []string{fmt.Sprintf("%v: alias %q", ErrExists, fmt.Sprintf("c%02x03", r)),
+			fmt.Sprintf("%v: alias %q", ErrExists, fmt.Sprintf("C%02x03", r))}
+	}
+	sameName := func(prefix string) func(r int) (string, string) {
+		return func(r int) (string, string) { return fmt.Sprintf("g%d", r), fmt.Sprintf("%s%02x01-04", prefix, r) }
+	}
+	// sharedA and sharedB share alias c..03, in another case.
+	sharedA := func(r int) (string, string) { return fmt.Sprintf("x%d", r), fmt.Sprintf("c%02x01-04", r) }
+	sharedB := func(r int) (string, string) { return fmt.Sprintf("y%d", r), fmt.Sprintf("d%02x01,C%02x03", r, r) }
 	tests := []struct {
-		name string
+		name   string
+		wa, wb writer
 		// groups and alias sets of the two writers in round r.
 		a, b func(r int) (string, string)
-		// want are the messages the loser's error may have (a sequential
-		// duplicate's).
+		// want are the messages the loser's error may have.
 		want func(r int) []string
 	}{
-		{"same group name",
-			func(r int) (string, string) { return fmt.Sprintf("g%d", r), fmt.Sprintf("a%02x01-04", r) },
-			func(r int) (string, string) { return fmt.Sprintf("g%d", r), fmt.Sprintf("b%02x01-04", r) },
-			func(r int) []string {
-				return []string{fmt.Sprintf("%v: key group %q", ErrExists, fmt.Sprintf("g%d", r))}
-			}},
-		{"shared alias",
-			func(r int) (string, string) { return fmt.Sprintf("x%d", r), fmt.Sprintf("c%02x01-04", r) },
-			func(r int) (string, string) { return fmt.Sprintf("y%d", r), fmt.Sprintf("d%02x01,C%02x03", r, r) },
-			func(r int) []string {
-				return []string{fmt.Sprintf("%v: alias %q", ErrExists, fmt.Sprintf("c%02x03", r)),
-					fmt.Sprintf("%v: alias %q", ErrExists, fmt.Sprintf("C%02x03", r))}
-			}},
+		{"two creations, same group name", create, create, sameName("a"), sameName("b"), groupTaken},
+		{"two creations, shared alias", create, create, sharedA, sharedB, aliasTaken},
+		{"import and create, same group name", imp, create, sameName("a"), sameName("b"), groupTaken},
+		{"import and create, shared alias", imp, create, sharedA, sharedB, aliasTaken},
+		{"import without that key's material and create, shared alias", impHole, create,
+			func(r int) (string, string) { return fmt.Sprintf("x%d", r), fmt.Sprintf("c%02x01,c%02x03", r, r) },
+			sharedB, aliasTaken},
+		{"two imports, same group name", imp, imp, sameName("a"), sameName("b"), groupTaken},
+		{"two imports, shared alias", imp, imp, sharedA, sharedB, aliasTaken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := newTestService(t)
 			ctx := context.Background()
-			for r := range 30 {
+			const rounds = 30
+			for r := range rounds {
 				var errs [2]error
 				var wg sync.WaitGroup
 				start := make(chan struct{})
-				for i, f := range []func(int) (string, string){tt.a, tt.b} {
+				for i, w := range []writer{tt.wa, tt.wb} {
+					name, set := []func(int) (string, string){tt.a, tt.b}[i](r)
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						name, set := f(r)
 						<-start
-						_, errs[i] = s.Create(ctx, name, set)
+						errs[i] = w(ctx, s, name, set)
 					}()
 				}
 				close(start)
@@ -71,7 +114,7 @@ func TestConcurrentCreate(t *testing.T) {
 					}
 				}
 				if won != 1 {
-					t.Fatalf("round %d: %d of 2 concurrent key group creations succeeded, want 1 (errors %v)", r, won, errs)
+					t.Fatalf("round %d: %d of 2 concurrent writes succeeded, want 1 (errors %v)", r, won, errs)
 				}
 			}
 			groups, err := s.List(ctx)
@@ -87,8 +130,8 @@ func TestConcurrentCreate(t *testing.T) {
 					owner[strings.ToLower(a)] = g.Name
 				}
 			}
-			if len(groups) != 30 {
-				t.Fatalf("%d key groups after 30 rounds, want 30", len(groups))
+			if len(groups) != rounds {
+				t.Fatalf("%d key groups after %d rounds, want %d", len(groups), rounds, rounds)
 			}
 		})
 	}

@@ -126,7 +126,7 @@ func (s *Service) Create(ctx context.Context, name, aliasSet string) (KeyGroup, 
 				return KeyGroup{}, err
 			}
 		} else {
-			o, err = s.keys.Create(ctx, kmip.ObjectTypeSymmetricKey, keyAttrs(name, a))
+			o, err = s.keys.Create(ctx, kmip.ObjectTypeSymmetricKey, keyAttrs(name, a, keySize*8))
 		}
 		if err != nil {
 			s.log.Error("key group creation failed; keys left behind", "group", name, "created", len(g.Keys))
@@ -142,11 +142,12 @@ func (s *Service) Create(ctx context.Context, name, aliasSet string) (KeyGroup, 
 	return g, nil
 }
 
-// keyAttrs are the attributes of the key group key of alias in group.
-func keyAttrs(group, alias string) []kmip.Attribute {
+// keyAttrs are the attributes of the key group key of alias in group, an
+// AES key of bits bits.
+func keyAttrs(group, alias string, bits int32) []kmip.Attribute {
 	return []kmip.Attribute{
 		{AttributeName: kmip.AttributeNameCryptographicAlgorithm, AttributeValue: kmip.CryptographicAlgorithmAES},
-		{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: int32(keySize * 8)},
+		{AttributeName: kmip.AttributeNameCryptographicLength, AttributeValue: bits},
 		{AttributeName: kmip.AttributeNameCryptographicUsageMask, AttributeValue: kmip.CryptographicUsageEncrypt | kmip.CryptographicUsageDecrypt},
 		{AttributeName: kmip.AttributeNameName, AttributeValue: kmip.Name{NameValue: alias, NameType: kmip.NameTypeUninterpretedTextString}},
 		textAttr(AttrKeyGroup, group),
