@@ -99,7 +99,14 @@ func (l *Ledger) refresh() LastBackup {
 	return l.last
 }
 
-// Last returns the last backup recorded; its Snapshot is zero when none.
+// Latest returns the last backup recorded by any node: it reads the
+// stored record first (another node of a cluster may have recorded a later
+// backup), and falls back to what this node knows if the store cannot be
+// read. Its Snapshot is zero when none.
+func (l *Ledger) Latest() LastBackup { return l.refresh() }
+
+// Last returns the last backup this node knows of, without reading the
+// store; its Snapshot is zero when none.
 func (l *Ledger) Last() LastBackup {
 	l.mu.RLock()
 	defer l.mu.RUnlock()

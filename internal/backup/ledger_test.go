@@ -98,4 +98,12 @@ func TestLedgerSharedStore(t *testing.T) {
 	if got := reopened.Last(); !got.Snapshot.Equal(snap.Add(time.Hour)) {
 		t.Fatalf("stored last backup %+v, want the later one", got)
 	}
+	// b has not read the store since a's second backup: Last still says
+	// the first, Latest reads the store.
+	if got := b.Last(); !got.Snapshot.Equal(snap) {
+		t.Fatalf("node b's cached last backup %+v, want the first", got)
+	}
+	if got := b.Latest(); !got.Snapshot.Equal(snap.Add(time.Hour)) || got.Node != "a" {
+		t.Fatalf("node b's latest backup %+v, want node a's second", got)
+	}
 }

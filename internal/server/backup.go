@@ -37,7 +37,7 @@ func (s *Server) Backup(ctx context.Context, w io.Writer, passphrase []byte) err
 }
 
 // LastBackup returns the last backup recorded in the store.
-func (s *Server) LastBackup() backup.LastBackup { return s.ledger.Last() }
+func (s *Server) LastBackup() backup.LastBackup { return s.ledger.Latest() }
 
 // serveGate is the KMIP serve gate: with Config.RequireBackup, an object
 // created after the last backup's snapshot is not handed out, unless the
