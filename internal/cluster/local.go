@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"io"
 
 	"go.etcd.io/bbolt"
 
@@ -24,7 +23,7 @@ func (s *Store) Snapshot(fn func(store.Snapshot) error) error {
 		return store.ErrClosed
 	}
 	return s.fsm.view(func(tx *bbolt.Tx) error {
-		return fn(txSnapshot{txReader{tx: tx}})
+		return fn(store.TxSnapshot(tx))
 	})
 }
 
@@ -45,19 +44,4 @@ func (s *Store) Buckets() ([]string, error) {
 		return nil, fmt.Errorf("cluster: list buckets: %w", err)
 	}
 	return names, nil
-}
-
-// txSnapshot is the store.Snapshot over a bbolt read transaction.
-type txSnapshot struct{ txReader }
-
-// Size implements store.Snapshot.
-func (s txSnapshot) Size() int64 { return s.tx.Size() }
-
-// WriteTo implements store.Snapshot.
-func (s txSnapshot) WriteTo(w io.Writer) (int64, error) {
-	n, err := s.tx.WriteTo(w)
-	if err != nil {
-		return n, fmt.Errorf("cluster: write snapshot: %w", err)
-	}
-	return n, nil
 }

@@ -16,7 +16,6 @@
 package cluster
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -341,7 +340,7 @@ func (s *Store) View(fn func(store.Reader) error) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
-	err := s.fsm.view(func(tx *bbolt.Tx) error { return fn(txReader{tx: tx}) })
+	err := s.fsm.view(func(tx *bbolt.Tx) error { return fn(store.TxReader(tx)) })
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return store.ErrClosed
 	}
@@ -408,50 +407,4 @@ func (s *Store) serveInbound(c net.Conn) {
 		s.inMu.Unlock()
 	}()
 	serveForward(c, s.handle)
-}
-
-// txReader is the store.Reader over a bbolt transaction, with the same
-// behaviour as the single server's.
-type txReader struct{ tx *bbolt.Tx }
-
-// Get implements store.Reader.
-func (r txReader) Get(bucket string, key []byte) ([]byte, error) {
-	b := r.tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil, store.ErrNotFound
-	}
-	v := b.Get(key)
-	if v == nil {
-		return nil, store.ErrNotFound
-	}
-	return v, nil
-}
-
-// Scan implements store.Reader.
-func (r txReader) Scan(bucket string, prefix, start []byte, fn func(key, value []byte) (bool, error)) error {
-	b := r.tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil
-	}
-	seek := prefix
-	if bytes.Compare(start, prefix) > 0 {
-		seek = start
-	}
-	c := b.Cursor()
-	var k, v []byte
-	if len(seek) == 0 {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(seek)
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if v == nil {
-			continue
-		}
-		more, err := fn(k, v)
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
 }

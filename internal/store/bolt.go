@@ -139,6 +139,11 @@ func mapClosed(err error) error {
 // txReader is the Reader over a bbolt transaction.
 type txReader struct{ tx *bbolt.Tx }
 
+// TxReader is the Reader over tx, for a store that keeps its own bbolt
+// file and applies commands with ApplyTx (the Raft cluster's state
+// machine): it reads exactly as Bolt's views do.
+func TxReader(tx *bbolt.Tx) Reader { return txReader{tx: tx} }
+
 // Get implements Reader.
 func (r txReader) Get(bucket string, key []byte) ([]byte, error) {
 	b := r.tx.Bucket([]byte(bucket))

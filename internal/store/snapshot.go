@@ -35,6 +35,10 @@ func (b *Bolt) Snapshot(fn func(Snapshot) error) error {
 // txSnapshot is the Snapshot over a bbolt read transaction.
 type txSnapshot struct{ txReader }
 
+// TxSnapshot is the Snapshot over the read transaction tx, as TxReader is
+// the Reader.
+func TxSnapshot(tx *bbolt.Tx) Snapshot { return txSnapshot{txReader{tx: tx}} }
+
 // Size implements Snapshot.
 func (s txSnapshot) Size() int64 { return s.tx.Size() }
 
