@@ -24,15 +24,7 @@ func (r *Router) create(ctx context.Context, b *batch, p kmip.OperationPayload) 
 
 func (r *Router) createKeyPair(ctx context.Context, b *batch, p kmip.OperationPayload) (kmip.OperationPayload, error) {
 	req := p.(*payloads.CreateKeyPairRequestPayload)
-	common, err := r.templateAttrs(ctx, req.CommonTemplateAttribute)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := r.templateAttrs(ctx, req.PrivateKeyTemplateAttribute)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := r.templateAttrs(ctx, req.PublicKeyTemplateAttribute)
+	common, priv, pub, err := r.pairTemplates(ctx, req.CommonTemplateAttribute, req.PrivateKeyTemplateAttribute, req.PublicKeyTemplateAttribute)
 	if err != nil {
 		return nil, err
 	}

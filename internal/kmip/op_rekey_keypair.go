@@ -16,15 +16,7 @@ func (r *Router) reKeyKeyPair(ctx context.Context, b *batch, p kmip.OperationPay
 	if err != nil {
 		return nil, err
 	}
-	common, err := r.templateAttrs(ctx, req.CommonTemplateAttribute)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := r.templateAttrs(ctx, req.PrivateKeyTemplateAttribute)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := r.templateAttrs(ctx, req.PublicKeyTemplateAttribute)
+	common, priv, pub, err := r.pairTemplates(ctx, req.CommonTemplateAttribute, req.PrivateKeyTemplateAttribute, req.PublicKeyTemplateAttribute)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,21 @@ func (r *Router) templateAttrs(ctx context.Context, t *kmip.TemplateAttribute) (
 	return r.m.TemplateAttributes(ctx, t.Name, explicit)
 }
 
+// pairTemplates resolves the three templates of Create Key Pair and Re-key
+// Key Pair: common, private key and public key.
+func (r *Router) pairTemplates(ctx context.Context, common, priv, pub *kmip.TemplateAttribute) (c, pr, pu []kmip.Attribute, err error) {
+	if c, err = r.templateAttrs(ctx, common); err != nil {
+		return nil, nil, nil, err
+	}
+	if pr, err = r.templateAttrs(ctx, priv); err != nil {
+		return nil, nil, nil, err
+	}
+	if pu, err = r.templateAttrs(ctx, pub); err != nil {
+		return nil, nil, nil, err
+	}
+	return c, pr, pu, nil
+}
+
 // visibleAttrs drops attributes the client's protocol version does not know.
 func (b *batch) visibleAttrs(attrs []kmip.Attribute) []kmip.Attribute {
 	out := attrs[:0:0]
