@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/keywarden/keywarden/internal/store"
@@ -140,6 +142,36 @@ func TestKeyringRotation(t *testing.T) {
 	}
 }
 
+// rewriteWhile seals and writes the values of want again, one after the
+// other and round again, through b until stop is closed; errc then yields
+// the first error, or is closed without one.
+func rewriteWhile(s store.Store, b *Barrier, bucket string, want map[string][]byte) (stop chan struct{}, errc chan error) {
+	keys := slices.Sorted(maps.Keys(want))
+	stop, errc = make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k := keys[i%len(keys)]
+			sealed, err := b.Seal(bucket, []byte(k), want[k])
+			if err == nil {
+				var cmd store.Command
+				cmd.Put(bucket, []byte(k), sealed)
+				err = s.Apply(context.Background(), cmd)
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	return stop, errc
+}
+
 // TestKeyringRotationConcurrentWriter checks that values written during a
 // rotation stay readable after it.
 func TestKeyringRotationConcurrentWriter(t *testing.T) {
@@ -149,29 +181,7 @@ func TestKeyringRotationConcurrentWriter(t *testing.T) {
 	if _, err := b.StartKeyringRotation(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		defer close(errc)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			k := fmt.Sprintf("rec-%05d", i%600)
-			sealed, err := b.Seal("objects", []byte(k), want[k])
-			if err == nil {
-				var cmd store.Command
-				cmd.Put("objects", []byte(k), sealed)
-				err = s.Apply(context.Background(), cmd)
-			}
-			if err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	stop, errc := rewriteWhile(s, b, "objects", want)
 	_, err := b.RunKeyringRotation(context.Background(), RotateOptions{})
 	close(stop)
 	if werr := <-errc; werr != nil {
@@ -195,29 +205,7 @@ func TestKeyringRotationOtherNode(t *testing.T) {
 	if _, err := rotating.StartKeyringRotation(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		defer close(errc)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			k := fmt.Sprintf("rec-%05d", i%300)
-			sealed, err := other.Seal("objects", []byte(k), want[k])
-			if err == nil {
-				var cmd store.Command
-				cmd.Put("objects", []byte(k), sealed)
-				err = s.Apply(context.Background(), cmd)
-			}
-			if err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	stop, errc := rewriteWhile(s, other, "objects", want)
 	_, err := rotating.RunKeyringRotation(context.Background(), RotateOptions{})
 	close(stop)
 	if werr := <-errc; werr != nil {
