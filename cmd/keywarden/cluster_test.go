@@ -2,16 +2,14 @@ package main
 
 import (
 	"bufio"
-	"io/fs"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/keywarden/keywarden/client"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // startClusterServe runs "keywarden serve" as a cluster node and waits for
@@ -82,7 +80,7 @@ func TestClusterCommands(t *testing.T) {
 	first := t.TempDir()
 	mustRun(t, nil, "init", "--data-dir", first)
 	second := t.TempDir()
-	copyTree(t, first, second)
+	testenv.CopyDir(t, first, second)
 
 	n1 := startClusterServe(t, first, "--node-id", "n1", "--bootstrap")
 	n2 := startClusterServe(t, second, "--node-id", "n2", "--join", n1.addrs["cluster"])
@@ -142,36 +140,5 @@ func TestClusterStatusOnSingleServer(t *testing.T) {
 	_, stderr, code := runEnv(t, adminEnv(srv, dir), "cluster", "status")
 	if code == 0 || !strings.Contains(stderr, "not a cluster node") {
 		t.Errorf("exit %d, stderr %q; want a failure saying it is not a cluster node", code, stderr)
-	}
-}
-
-// copyTree copies an initialised data directory, modes kept: how a new
-// cluster node gets the installation's master key, CA and keyring.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, info.Mode().Perm())
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // BenchmarkClusterCreate measures durable KMIP Create over TLS on a single
@@ -118,7 +117,7 @@ func startBenchCluster(b *testing.B) ([]*server.Server, string) {
 		dir := first
 		if i > 0 {
 			dir = b.TempDir()
-			copyTree(b, first, dir)
+			testenv.CopyDir(b, first, dir)
 			// Each node starts its own audit chain.
 			if err := os.RemoveAll(filepath.Join(dir, "audit")); err != nil {
 				b.Fatal(err)
@@ -131,40 +130,4 @@ func startBenchCluster(b *testing.B) ([]*server.Server, string) {
 		nodes[i] = startBenchServer(b, dir, cc)
 	}
 	return nodes, first
-}
-
-// copyTree copies the files of src into dst, keeping their modes.
-func copyTree(b *testing.B, src, dst string) {
-	b.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, info.Mode().Perm())
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		b.Fatalf("copy %s: %v", src, err)
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/keywarden/keywarden/client"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // TestClusterBackupRestoredToSingleServer writes a tape through one node
@@ -144,7 +145,7 @@ func startInProcCluster(t *testing.T) ([]*clusterNode, pki.Paths) {
 		dir := first
 		if i > 0 {
 			dir = t.TempDir()
-			copyDir(t, first, dir)
+			testenv.CopyDir(t, first, dir)
 		}
 		nodes[i] = &clusterNode{dir: dir, cc: server.ClusterConfig{
 			NodeID: fmt.Sprintf("n%d", i), Addr: "127.0.0.1:0", ApplyTimeout: 2 * time.Second,

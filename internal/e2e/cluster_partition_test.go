@@ -16,6 +16,7 @@ import (
 	"github.com/keywarden/keywarden/internal/device/codec"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // freePort returns a port free on ip at the time of the call.
@@ -50,7 +51,7 @@ func TestClusterPartition(t *testing.T) {
 		dir := first
 		if i > 0 {
 			dir = t.TempDir()
-			copyDir(t, first, dir)
+			testenv.CopyDir(t, first, dir)
 		}
 		bind := freePort(t, ips[i])
 		cc := server.ClusterConfig{

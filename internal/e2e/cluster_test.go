@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +16,7 @@ import (
 	"github.com/keywarden/keywarden/client"
 	"github.com/keywarden/keywarden/internal/pki"
 	"github.com/keywarden/keywarden/internal/server"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // clusterNode is one keywarden server of a test cluster.
@@ -58,43 +55,6 @@ func stopNode(t *testing.T, n *clusterNode) {
 		t.Errorf("stop %s: %v", n.cc.NodeID, err)
 	}
 	n.srv = nil
-}
-
-// copyDir copies the files of src into dst, keeping their modes: how a new
-// node gets the installation's master key, CA and store (docs/cluster.md).
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, info.Mode().Perm())
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
 }
 
 // kmipGetObject returns the TTLV encoding of the object id as node addr
@@ -155,7 +115,7 @@ func TestClusterKMIP(t *testing.T) {
 			// A new node starts from a copy of an initialised directory:
 			// same master key, CA and keyring.
 			dir = t.TempDir()
-			copyDir(t, first, dir)
+			testenv.CopyDir(t, first, dir)
 		}
 		cc := timing
 		cc.NodeID = []string{"n0", "n1", "n2"}[i]

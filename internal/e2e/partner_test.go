@@ -10,10 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"io/fs"
 	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -262,36 +260,6 @@ func selfSignedPair(t *testing.T, cn string) (certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
 }
 
-// copyTree copies the regular files of src into dst, keeping their modes.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, info.Mode().Perm())
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
-
 // TestPartnerFailover: two servers hold the same label key pairs and the
 // same drive; the drive writes through the primary, the primary stops, and
 // the client fails over to the secondary, which serves the read (and a new
@@ -309,7 +277,7 @@ func TestPartnerFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirB := filepath.Join(t.TempDir(), "b")
-	copyTree(t, dirA, dirB)
+	testenv.CopyDir(t, dirA, dirB)
 	a := testenv.Start(t, testenv.WithDataDir(dirA))
 	b := testenv.Start(t, testenv.WithDataDir(dirB))
 

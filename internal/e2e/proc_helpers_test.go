@@ -21,6 +21,7 @@ import (
 	"github.com/keywarden/keywarden/client"
 	"github.com/keywarden/keywarden/internal/conformance"
 	"github.com/keywarden/keywarden/internal/pki"
+	"github.com/keywarden/keywarden/internal/testenv"
 )
 
 // procServer is a `keywarden serve` running as a separate process, so that
@@ -251,7 +252,7 @@ func initDir(t *testing.T, bin string) string {
 func cloneNodeDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	copyDir(t, src, dst)
+	testenv.CopyDir(t, src, dst)
 	if err := os.RemoveAll(dst + "/audit"); err != nil {
 		t.Fatal(err)
 	}
