@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/devices"
 	"github.com/keywarden/keywarden/internal/keygroups"
 	"github.com/keywarden/keywarden/internal/keys"

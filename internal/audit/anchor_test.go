@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/keywarden/keywarden/internal/barrier"
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/store"
 )
 

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/store"
 )
 

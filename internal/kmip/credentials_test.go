@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/devices"
 )
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	//lint:ignore SA1019 crypto/dsa only reads back the type crypto/x509 returns for a DSA key
 	"crypto/dsa"
 	"crypto/x509"
@@ -19,6 +17,7 @@ import (
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/kmip/dsakey"
 )

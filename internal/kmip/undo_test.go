@@ -10,12 +10,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 
 	"github.com/keywarden/keywarden/internal/audit"
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/keys"
 	"github.com/keywarden/keywarden/internal/store"
 )

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/payloads"
 	"github.com/ovh/kmip-go/ttlv"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/keys"
 	kwkmip "github.com/keywarden/keywarden/internal/kmip"
 	"github.com/keywarden/keywarden/internal/pki"

@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/ovh/kmip-go"
 
+	"github.com/keywarden/keywarden/internal/barrier/barriertest"
 	"github.com/keywarden/keywarden/internal/eedk"
 	"github.com/keywarden/keywarden/internal/keys"
 )

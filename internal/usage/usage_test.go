@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keywarden/keywarden/internal/barrier/barriertest"
-
 	"github.com/keywarden/keywarden/internal/store"
 	"github.com/keywarden/keywarden/internal/usage/seedxml"
 )
