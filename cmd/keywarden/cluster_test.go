@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,35 +17,7 @@ func startClusterServe(t *testing.T, dataDir string, extra ...string) *serveProc
 	args := append([]string{"serve", "--data-dir", dataDir, "--log-level", "warn",
 		"--kmip-addr", "127.0.0.1:0", "--device-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--cluster-addr", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(binary, args...)
-	cmd.Env = testEnviron()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProc{cmd: cmd, stderr: &syncBuffer{}, addrs: map[string]string{}, exited: make(chan error, 1)}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("serve stderr:\n%s", p.stderr.String())
-		}
-	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		p.exited <- cmd.Wait()
-	}()
+	p, lines := launchServe(t, args)
 	timeout := time.After(40 * time.Second)
 	for {
 		select {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/keywarden/keywarden/internal/device/codec"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keywarden/keywarden/internal/device/codec"
 
 	"github.com/keywarden/keywarden/internal/barrier"
 	"github.com/keywarden/keywarden/internal/pki"
@@ -112,12 +113,11 @@ type serveProc struct {
 	exited chan error
 }
 
-// startServe runs "keywarden serve" on 127.0.0.1:0 and waits for
-// "keywarden ready", collecting the printed addresses.
-func startServe(t *testing.T, dataDir string, extra ...string) *serveProc {
+// launchServe starts the binary with args, killed at the end of the test
+// (its stderr logged if the test failed), and returns it with its stdout
+// lines; the channel closes when the process exits.
+func launchServe(t *testing.T, args []string) (*serveProc, <-chan string) {
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir,
-		"--kmip-addr", "127.0.0.1:0", "--device-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = testEnviron()
 	stdout, err := cmd.StdoutPipe()
@@ -147,6 +147,16 @@ func startServe(t *testing.T, dataDir string, extra ...string) *serveProc {
 		close(lines)
 		p.exited <- cmd.Wait()
 	}()
+	return p, lines
+}
+
+// startServe runs "keywarden serve" on 127.0.0.1:0 and waits for
+// "keywarden ready", collecting the printed addresses.
+func startServe(t *testing.T, dataDir string, extra ...string) *serveProc {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir,
+		"--kmip-addr", "127.0.0.1:0", "--device-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, extra...)
+	p, lines := launchServe(t, args)
 	timeout := time.After(30 * time.Second)
 	var got []string
 	for {
