@@ -252,15 +252,9 @@ func (b *Barrier) renew(old *lease) error {
 		var cmd store.Command
 		cmd.RequireEqual(store.SysBucket, []byte(KeyringKey), cur.wrapped)
 		cmd.Put(store.SysBucket, []byte(KeyringKey), wrapped)
-		err = b.store.Apply(context.Background(), cmd)
-		if errors.Is(err, store.ErrConflict) {
-			// Another process changed the keyring: start from its version.
-			fresh, err := b.load()
-			if err != nil {
-				return err
-			}
-			b.ring.Store(fresh)
-			continue
+		err = b.applyKeyring(context.Background(), cmd)
+		if errors.Is(err, errKeyringChanged) {
+			continue // start again from the stored keyring
 		}
 		if err != nil {
 			return fmt.Errorf("barrier: reserve seals: %w", err)
@@ -370,4 +364,25 @@ func (b *Barrier) Generations() []GenerationInfo {
 		out = append(out, GenerationInfo{ID: g.id, Created: g.created, Reserved: g.reserved, Active: g.id == r.active})
 	}
 	return out
+}
+
+// errKeyringChanged is what applyKeyring returns when another writer
+// replaced the stored keyring first: b now holds the stored one, and the
+// caller starts again from it.
+var errKeyringChanged = errors.New("barrier: the keyring changed meanwhile")
+
+// applyKeyring applies cmd, which replaces the stored keyring under a
+// precondition on the one b holds. On store.ErrConflict it loads the stored
+// keyring into b and returns errKeyringChanged (or the load's error).
+func (b *Barrier) applyKeyring(ctx context.Context, cmd store.Command) error {
+	err := b.store.Apply(ctx, cmd)
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	fresh, err := b.load()
+	if err != nil {
+		return err
+	}
+	b.ring.Store(fresh)
+	return errKeyringChanged
 }

@@ -97,14 +97,9 @@ func (b *Barrier) rewrapKeyringLocked(ctx context.Context, h *MasterKeyHolder, n
 		var cmd store.Command
 		cmd.RequireEqual(store.SysBucket, []byte(KeyringKey), cur.wrapped)
 		cmd.Put(store.SysBucket, []byte(KeyringKey), wrapped)
-		err = b.store.Apply(ctx, cmd)
-		if errors.Is(err, store.ErrConflict) {
-			fresh, err := b.load()
-			if err != nil {
-				return err
-			}
-			b.ring.Store(fresh)
-			continue
+		err = b.applyKeyring(ctx, cmd)
+		if errors.Is(err, errKeyringChanged) {
+			continue // start again from the stored keyring
 		}
 		if err != nil {
 			return fmt.Errorf("barrier: master-key rotation: store keyring: %w", err)

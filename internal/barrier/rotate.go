@@ -115,14 +115,9 @@ func (b *Barrier) StartKeyringRotation(ctx context.Context) (RotationStatus, err
 		cmd.Put(store.SysBucket, []byte(KeyringKey), nextWrapped)
 		cmd.RequireAbsent(store.SysBucket, []byte(RotationKey))
 		cmd.Put(store.SysBucket, []byte(RotationKey), enc)
-		err = b.store.Apply(ctx, cmd)
-		if errors.Is(err, store.ErrConflict) {
-			fresh, err := b.load()
-			if err != nil {
-				return RotationStatus{}, err
-			}
-			b.ring.Store(fresh)
-			continue
+		err = b.applyKeyring(ctx, cmd)
+		if errors.Is(err, errKeyringChanged) {
+			continue // start again from the stored keyring
 		}
 		if err != nil {
 			return RotationStatus{}, fmt.Errorf("barrier: start rotation: %w", err)
@@ -315,14 +310,9 @@ func (b *Barrier) destroyRetired(ctx context.Context, st *rotationState, raw []b
 		cmd.RequireEqual(store.SysBucket, []byte(RotationKey), raw)
 		cmd.Delete(store.SysBucket, []byte(RotationKey))
 		cmd.Put(store.SysBucket, []byte(RotationDoneKey), enc)
-		err = b.store.Apply(ctx, cmd)
-		if errors.Is(err, store.ErrConflict) {
-			fresh, err := b.load()
-			if err != nil {
-				return err
-			}
-			b.ring.Store(fresh)
-			continue
+		err = b.applyKeyring(ctx, cmd)
+		if errors.Is(err, errKeyringChanged) {
+			continue // start again from the stored keyring
 		}
 		if err != nil {
 			return fmt.Errorf("barrier: rotation: destroy retired generations: %w", err)
