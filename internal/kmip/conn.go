@@ -249,12 +249,14 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, start func(net
 			start(c)
 		default:
 			n := s.rejected.Add(1)
-			_ = c.Close()
-			// At most one log line a second under a flood.
+			// At most one log line a second under a flood. Logged before
+			// the close, so that a client that sees its connection refused
+			// finds the refusal counted and logged.
 			now := time.Now().UnixNano()
 			if last := s.lastRejectLog.Load(); now-last >= int64(time.Second) && s.lastRejectLog.CompareAndSwap(last, now) {
 				s.log.Warn("kmip: connection refused: too many connections", "remote", c.RemoteAddr().String(), "max_conns", s.cfg.MaxConns, "refused_total", n)
 			}
+			_ = c.Close()
 		}
 	}
 }
